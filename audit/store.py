@@ -1,0 +1,130 @@
+"""Append-only audit storage (SQLAlchemy; SQLite by default, PostgreSQL by URL).
+
+A single sequencer (a lock in this process, one transaction per append) assigns contiguous
+indexes from 0. SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged record
+survives `kill -9`; triggers refuse UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Engine
+
+from audit.record import GENESIS, AuditRecord, entry_hash
+from xroad.errors import LoggingFailed
+
+
+class AuditStore(Protocol):
+    def append(self, record: AuditRecord) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    index: int
+    leaf: bytes
+    entry_hash: bytes
+
+
+_metadata = MetaData()
+_log = Table(
+    "audit_log", _metadata,
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("leaf", LargeBinary, nullable=False),
+    Column("entry_hash", LargeBinary, nullable=False),
+)
+
+_SQLITE_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+)
+_POSTGRES_TRIGGERS = (
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$ LANGUAGE plpgsql",
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+class SqlAuditStore:
+    """Hash-chained, append-only log of audit records."""
+
+    def __init__(self, url: str) -> None:
+        self._engine: Engine = create_engine(url)
+        if self._engine.dialect.name == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._lock = threading.Lock()
+        _metadata.create_all(self._engine)
+        triggers = _SQLITE_TRIGGERS if self._engine.dialect.name == "sqlite" else _POSTGRES_TRIGGERS
+        with self._engine.begin() as conn:
+            for statement in triggers:
+                conn.execute(text(statement))
+        self._next, self._last_hash = self._tail()
+
+    def _tail(self) -> tuple[int, bytes]:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(_log.c.idx, _log.c.entry_hash).order_by(_log.c.idx.desc()).limit(1)
+            ).first()
+        return (0, GENESIS) if row is None else (row.idx + 1, row.entry_hash)
+
+    def append(self, record: AuditRecord) -> int:
+        """Durably append `record` and return its index; raise `LoggingFailed` otherwise."""
+        leaf = record.canonical_bytes()
+        with self._lock:
+            index, link = self._next, entry_hash(self._last_hash, leaf)
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(insert(_log).values(idx=index, leaf=leaf, entry_hash=link))
+            except Exception as e:  # any database failure means: do not deliver
+                raise LoggingFailed(f"audit record could not be written: {type(e).__name__}") from e
+            self._next, self._last_hash = index + 1, link
+        return index
+
+    def size(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(_log)).scalar_one())
+
+    def entries(self, start: int = 0) -> Iterator[StoredEntry]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_log).where(_log.c.idx >= start).order_by(_log.c.idx))
+            for row in rows:
+                yield StoredEntry(row.idx, row.leaf, row.entry_hash)
+
+    def verify_chain(self) -> int:
+        """Recompute every link; return the number of entries or raise `LoggingFailed`."""
+        previous, count = GENESIS, 0
+        for entry in self.entries():
+            if entry.index != count or entry.entry_hash != entry_hash(previous, entry.leaf):
+                raise LoggingFailed(f"audit log chain is broken at index {entry.index}")
+            previous, count = entry.entry_hash, count + 1
+        return count
+
+    def close(self) -> None:
+        self._engine.dispose()

@@ -1,0 +1,165 @@
+"""Central server services: keep the registry, generate and sign global configuration."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from xroad.central.models import (
+    ApprovedCa,
+    AuthCert,
+    Base,
+    Member,
+    MemberClass,
+    PublishedConf,
+    SecurityServer,
+    ServerClient,
+    Subsystem,
+)
+from xroad.central.seed import InstanceSeed
+from xroad.clock import Clock
+from xroad.errors import UnknownMember
+from xroad.globalconf import codec
+from xroad.globalconf.model import GlobalConf, MemberInfo, SecurityServerInfo
+from xroad.identifiers import ClientId, SecurityServerId
+from xroad.signing.signer import Signer
+
+log = structlog.get_logger(__name__)
+
+
+class Registry:
+    """Members, subsystems and security servers of one instance, in the central database."""
+
+    def __init__(self, engine: Engine, instance: str) -> None:
+        self._engine = engine
+        self.instance = instance
+        Base.metadata.create_all(engine)
+
+    def apply_seed(self, seed: InstanceSeed) -> None:
+        """Add whatever of `seed` is missing; running it twice changes nothing."""
+        with Session(self._engine) as s, s.begin():
+            for code, description in seed.member_classes:
+                if s.get(MemberClass, code) is None:
+                    s.add(MemberClass(code=code, description=description))
+            s.flush()
+            for m in seed.members:
+                member = self._member(s, m.id) or Member(
+                    member_class=m.id.member_class, member_code=m.id.member_code, name=m.name)
+                s.add(member)
+                known = {sub.code for sub in member.subsystems}
+                member.subsystems.extend(Subsystem(code=c) for c in m.subsystems if c not in known)
+            s.flush()
+            for srv in seed.servers:
+                owner = self._member(s, srv.id.owner)
+                if owner is None:
+                    raise UnknownMember(f"owner of {srv.id} is not a member")
+                server = self._server(s, srv.id) or SecurityServer(
+                    owner=owner, server_code=srv.id.server_code, address="")
+                s.add(server)
+                hosted = {c.client for c in server.clients}
+                server.clients.extend(ServerClient(client=str(c)) for c in srv.clients
+                                      if str(c) not in hosted)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def _member(self, s: Session, member: ClientId) -> Member | None:
+        return s.scalars(select(Member).where(
+            Member.member_class == member.member_class,
+            Member.member_code == member.member_code)).one_or_none()
+
+    def _server(self, s: Session, server_id: SecurityServerId) -> SecurityServer | None:
+        owner = self._member(s, server_id.owner)
+        if owner is None:
+            return None
+        return s.scalars(select(SecurityServer).where(
+            SecurityServer.owner_id == owner.id,
+            SecurityServer.server_code == server_id.server_code)).one_or_none()
+
+    def set_server_address(self, server_id: SecurityServerId, address: str) -> None:
+        with Session(self._engine) as s, s.begin():
+            server = self._server(s, server_id)
+            if server is None:
+                raise UnknownMember(f"security server {server_id} is not registered")
+            server.address = address
+
+    def add_auth_cert(self, server_id: SecurityServerId, cert: x509.Certificate) -> None:
+        der = cert.public_bytes(serialization.Encoding.DER)
+        digest = hashlib.sha256(der).hexdigest()
+        with Session(self._engine) as s, s.begin():
+            server = self._server(s, server_id)
+            if server is None:
+                raise UnknownMember(f"security server {server_id} is not registered")
+            if s.scalars(select(AuthCert).where(AuthCert.sha256 == digest)).first() is None:
+                server.auth_certs.append(AuthCert(sha256=digest, der=der))
+
+    def add_approved_ca(self, name: str, cert: x509.Certificate) -> None:
+        der = cert.public_bytes(serialization.Encoding.DER)
+        with Session(self._engine) as s, s.begin():
+            if s.scalars(select(ApprovedCa).where(ApprovedCa.der == der)).first() is None:
+                s.add(ApprovedCa(name=name, der=der))
+
+    def snapshot(self, version: int, at: datetime, validity: timedelta) -> GlobalConf:
+        with Session(self._engine) as s:
+            members = s.scalars(select(Member).options(selectinload(Member.subsystems))
+                                .order_by(Member.member_class, Member.member_code)).all()
+            servers = s.scalars(select(SecurityServer).options(
+                selectinload(SecurityServer.owner), selectinload(SecurityServer.auth_certs),
+                selectinload(SecurityServer.clients)).order_by(SecurityServer.id)).all()
+            classes = s.scalars(select(MemberClass.code).order_by(MemberClass.code)).all()
+            cas = s.scalars(select(ApprovedCa).order_by(ApprovedCa.id)).all()
+            return GlobalConf(
+                instance=self.instance, version=version, generated_at=at,
+                expires_at=at + validity, member_classes=tuple(classes),
+                members=tuple(MemberInfo(
+                    ClientId(self.instance, m.member_class, m.member_code), m.name,
+                    tuple(sorted(sub.code for sub in m.subsystems))) for m in members),
+                security_servers=tuple(SecurityServerInfo(
+                    id=SecurityServerId(ClientId(self.instance, srv.owner.member_class,
+                                                 srv.owner.member_code), srv.server_code),
+                    address=srv.address,
+                    auth_cert_hashes=frozenset(c.sha256 for c in srv.auth_certs),
+                    clients=frozenset(ClientId.parse(c.client) for c in srv.clients))
+                    for srv in servers if srv.address),
+                approved_cas=tuple(x509.load_der_x509_certificate(ca.der) for ca in cas),
+            )
+
+    def latest_version(self) -> int:
+        with Session(self._engine) as s:
+            return int(s.scalar(select(func.coalesce(func.max(PublishedConf.version), 0))) or 0)
+
+    def record_published(self, version: int, at: datetime, content: bytes) -> None:
+        with Session(self._engine) as s, s.begin():
+            s.add(PublishedConf(version=version, generated_at=at,
+                                content_sha256=hashlib.sha256(content).hexdigest()))
+
+
+@dataclass
+class ConfPublisher:
+    """Generates the signed global configuration; servers download the latest one."""
+
+    registry: Registry
+    signer: Signer
+    clock: Clock
+    validity: timedelta
+    _signed: bytes = field(default=b"", init=False)
+
+    def publish(self) -> bytes:
+        at = self.clock.now()
+        version = self.registry.latest_version() + 1
+        conf = self.registry.snapshot(version, at, self.validity)
+        content = codec.encode(conf)
+        self.registry.record_published(version, at, content)
+        self._signed = codec.sign(content, self.signer)
+        log.info("globalconf.published", version=version, expires_at=conf.expires_at.isoformat())
+        return self._signed
+
+    def current(self) -> bytes:
+        return self._signed or self.publish()

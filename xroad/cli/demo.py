@@ -1,0 +1,193 @@
+"""`xroad demo`: bootstrap or reuse `var/`, start every component, print how to use it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import typer
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xroad.clock import SystemClock
+from xroad.demo.bootstrap import DemoLayout, bootstrap, load_demo_seed
+from xroad.demo.supervisor import StartupFailed, Supervisor
+from xroad.demo.topology import (
+    ADAPTERS,
+    DEFAULT_PORTS,
+    PORTAL,
+    DemoPorts,
+    free_ports,
+    ports_in_use,
+    servers,
+)
+
+DEMO_PERSON = "УБ99112233"
+
+
+class DemoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XROAD_DEMO_", frozen=True, extra="forbid")
+
+    token_pin: SecretStr = SecretStr("demo-token-pin")  # TEST ONLY: the demo's software tokens
+    globalconf_refresh_s: float = 60.0
+
+
+def run_demo(data_dir: Path, *, free_ports: bool) -> int:
+    settings = DemoSettings()
+    ports = _choose_ports(free_ports)
+    if ports is None:
+        return 2
+    layout = DemoLayout(data_dir)
+    first_run = not (layout.pki / "ca-chain.pem").exists()
+    typer.echo(("Creating" if first_run else "Reusing") + f" demo data in {data_dir}/ ...")
+    pin = settings.token_pin.get_secret_value()
+    bootstrap(layout, ports, pin, SystemClock().now())
+    supervisor = Supervisor(layout.logs)
+    try:
+        _start(supervisor, layout, ports, settings)
+        _write_instance(layout, ports)
+        _banner(layout, ports)
+        reported: set[str] = set()
+        while not supervisor.all_exited():
+            for child in supervisor.newly_exited(reported):
+                typer.echo(f"\n{child.name} stopped (exit code {child.process.returncode}); the "
+                           f"rest keeps running. Last lines of {child.log_path}:\n"
+                           f"{supervisor.tail(child)}", err=True)
+            time.sleep(0.5)
+        typer.echo("Every demo process has stopped.", err=True)
+        return 1
+    except StartupFailed as e:
+        typer.echo(f"\nStartup failed: {e}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        typer.echo("\nStopping ...")
+        return 0
+    finally:
+        supervisor.stop_all()
+        typer.echo("All demo processes stopped.")
+
+
+def _choose_ports(free: bool) -> DemoPorts | None:
+    if free:
+        return free_ports()
+    busy = ports_in_use(DEFAULT_PORTS)
+    if busy:
+        typer.echo(f"Port(s) {', '.join(map(str, busy))} are in use on 127.0.0.1. Stop what holds "
+                   "them (an earlier `make run`?) or start with `xroad demo --free-ports`.",
+                   err=True)
+        return None
+    return DEFAULT_PORTS
+
+
+def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
+           settings: DemoSettings) -> None:
+    seed = load_demo_seed()
+    pin = settings.token_pin.get_secret_value()
+    typer.echo("Starting central server ...")
+    central = supervisor.start("central-server", ["serve", "central"], {
+        "XROAD_CS_INSTANCE": seed.instance, "XROAD_CS_DATA_DIR": str(layout.central),
+        "XROAD_CS_TOKEN_PIN": pin, "XROAD_CS_PORT": str(ports.central)})
+    supervisor.wait_healthy(central, f"http://127.0.0.1:{ports.central}/health")
+    for adapter, port in zip(ADAPTERS, ports.adapters, strict=True):
+        typer.echo(f"Starting {adapter.name} registry ...")
+        child = supervisor.start(f"{adapter.name}-registry", [
+            "serve", "adapter", adapter.name, "--port", str(port)], {
+            f"XROAD_{adapter.name.upper()}_DATABASE_URL":
+                f"sqlite:///{layout.adapters / (adapter.name + '.db')}"})
+        supervisor.wait_healthy(child, f"http://127.0.0.1:{port}/health")
+    for server in servers(ports):
+        typer.echo(f"Starting security server {server.id} ...")
+        directory = layout.server_dir(server)
+        child = supervisor.start(f"ss-{server.dir_name}", ["serve", "security-server"], {
+            "XROAD_SS_SERVER_ID": str(server.id), "XROAD_SS_DATA_DIR": str(directory),
+            "XROAD_SS_ANCHOR_PATH": str(layout.anchor), "XROAD_SS_TOKEN_PIN": pin,
+            "XROAD_SS_CLIENT_PORT": str(server.client_port),
+            "XROAD_SS_SERVER_PORT": str(server.server_port),
+            "XROAD_SS_GLOBALCONF_REFRESH_S": str(settings.globalconf_refresh_s)})
+        supervisor.wait_healthy(child, f"http://127.0.0.1:{server.client_port}/health")
+
+
+def _write_instance(layout: DemoLayout, ports: DemoPorts) -> None:
+    seed = load_demo_seed()
+    hosted = {s.id: s.clients for s in seed.servers}
+    doc = {
+        "instance": seed.instance,
+        "central_server": {"url": f"http://127.0.0.1:{ports.central}"},
+        "security_servers": [
+            {"id": str(s.id), "client_url": f"http://127.0.0.1:{s.client_port}",
+             "server_url": f"https://127.0.0.1:{s.server_port}",
+             "clients": [str(c) for c in hosted[s.id]]}
+            for s in servers(ports)],
+        "adapters": {
+            a.name: {"subsystem": str(a.subsystem), "url": f"http://127.0.0.1:{port}",
+                     "soap_services": list(a.soap_services),
+                     "rest_services": list(a.rest_services)}
+            for a, port in zip(ADAPTERS, ports.adapters, strict=True)},
+        "demo_client": {"subsystem": str(PORTAL), "security_server": str(servers(ports)[0].id)},
+        "trust_services": {"ca_certs": str(layout.pki / "ca-chain.pem")},
+        "data_dir": str(layout.root),
+    }
+    tmp = layout.root / "instance.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(layout.root / "instance.json")
+
+
+def _banner(layout: DemoLayout, ports: DemoPorts) -> None:
+    consumer = servers(ports)[0]
+    client_url = f"http://127.0.0.1:{consumer.client_port}"
+    civil = ADAPTERS[0]
+    rest_url = (f"{client_url}/r1/{civil.subsystem}/persons/{quote(DEMO_PERSON, safe='')}")
+    soap = SOAP_EXAMPLE.format(person=DEMO_PERSON)
+    typer.echo(f"""
+The demo instance {load_demo_seed().instance} is ready.
+
+  central server            http://127.0.0.1:{ports.central}   (global configuration: /globalconf)
+""" + "\n".join(
+        f"  security server {s.id!s:<20} client {'http://127.0.0.1:' + str(s.client_port):<24}"
+        f" server https://127.0.0.1:{s.server_port}" for s in servers(ports)) + "\n" + "\n".join(
+        f"  {a.name} registry ({a.subsystem})  http://127.0.0.1:{p}"
+        for a, p in zip(ADAPTERS, ports.adapters, strict=True)) + f"""
+
+  instance description      {layout.root / 'instance.json'}
+  logs                      {layout.logs}/
+
+Try it (REST, X-Road message protocol r1):
+
+  curl -H 'X-Road-Client: {PORTAL}' \\
+    '{rest_url}'
+
+Try it (SOAP, X-Road message protocol 4.0):
+
+  curl -H 'Content-Type: text/xml; charset=utf-8' --data-binary @- {client_url}/ <<'EOF'
+{soap}EOF
+
+Press Ctrl-C to stop.""")
+
+
+SOAP_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
+<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">
+  <SOAP-ENV:Header>
+    <xrd:client id:objectType="SUBSYSTEM">
+      <id:xRoadInstance>MN</id:xRoadInstance><id:memberClass>GOV</id:memberClass>
+      <id:memberCode>EMONGOLIA</id:memberCode><id:subsystemCode>portal</id:subsystemCode>
+    </xrd:client>
+    <xrd:service id:objectType="SERVICE">
+      <id:xRoadInstance>MN</id:xRoadInstance><id:memberClass>GOV</id:memberClass>
+      <id:memberCode>GASR</id:memberCode><id:subsystemCode>civil-registry</id:subsystemCode>
+      <id:serviceCode>getPerson</id:serviceCode><id:serviceVersion>v1</id:serviceVersion>
+    </xrd:service>
+    <xrd:id>demo-0001</xrd:id>
+    <xrd:userId>MN{person}</xrd:userId>
+    <xrd:issue>citizen portal: view own record</xrd:issue>
+    <xrd:protocolVersion>4.0</xrd:protocolVersion>
+  </SOAP-ENV:Header>
+  <SOAP-ENV:Body>
+    <civ:getPerson xmlns:civ="http://civil.gov.mn/xroad">
+      <civ:registerNumber>{person}</civ:registerNumber>
+    </civ:getPerson>
+  </SOAP-ENV:Body>
+</SOAP-ENV:Envelope>
+"""

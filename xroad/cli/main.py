@@ -1,0 +1,42 @@
+"""`xroad`: run the demo instance, serve components, inspect the bus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xroad import __version__
+from xroad.cli import serve
+
+app = typer.Typer(no_args_is_help=True, help="X-Road-compatible data-exchange bus.",
+                  pretty_exceptions_enable=False)
+app.add_typer(serve.app, name="serve")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where keys, databases and logs live.")] = Path(
+        "var"),
+    free_ports: Annotated[bool, typer.Option(
+        help="Pick free ports instead of the defaults (for tests and crowded machines).")] = False,
+) -> None:
+    """Start the embedded demo instance (central server, security servers, registries)."""
+    from xroad.cli.demo import run_demo  # noqa: PLC0415 - heavy imports only when used
+
+    raise typer.Exit(run_demo(data_dir, free_ports=free_ports))
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,50 @@
+"""`xroad serve ...`: run one component in the foreground, configured by XROAD_* variables."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Run one component (settings from XROAD_* variables).")
+
+
+@app.command("security-server")
+def security_server() -> None:
+    """A security server: client proxy and server proxy (XROAD_SS_* settings)."""
+    from xroad.logs import configure_logging  # noqa: PLC0415
+    from xroad.proxy.runner import run_security_server  # noqa: PLC0415
+    from xroad.settings import SecurityServerSettings  # noqa: PLC0415
+
+    settings = SecurityServerSettings()  # type: ignore[call-arg]  # from the environment
+    configure_logging(json=settings.log_json)
+    asyncio.run(run_security_server(settings))
+
+
+@app.command()
+def central() -> None:
+    """The central server: registry and signed global configuration (XROAD_CS_* settings)."""
+    from xroad.central.runner import run_central_server  # noqa: PLC0415
+    from xroad.logs import configure_logging  # noqa: PLC0415
+    from xroad.settings import CentralServerSettings  # noqa: PLC0415
+
+    settings = CentralServerSettings()  # type: ignore[call-arg]  # from the environment
+    configure_logging(json=settings.log_json)
+    run_central_server(settings)
+
+
+@app.command()
+def adapter(name: str, port: int = 9001, host: str = "127.0.0.1") -> None:
+    """A registry adapter, e.g. `civil` (its XROAD_<NAME>_* settings)."""
+    import uvicorn  # noqa: PLC0415
+
+    from xroad.logs import configure_logging  # noqa: PLC0415
+
+    configure_logging(json=True)
+    if name != "civil":
+        raise typer.BadParameter(f"unknown registry {name!r}; known: civil")
+    from adapters.civil.app import create_app  # noqa: PLC0415
+    from adapters.civil.settings import CivilRegistrySettings  # noqa: PLC0415
+
+    uvicorn.run(create_app(CivilRegistrySettings()), host=host, port=port,  # type: ignore[call-arg]
+                log_level="warning", access_log=False)

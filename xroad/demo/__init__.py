@@ -1,0 +1,1 @@
+"""The embedded demo instance: bootstrap its data directory and supervise its processes."""

@@ -1,0 +1,123 @@
+"""Lay out a demo data directory: dev PKI, tokens, central registry, each server's serverconf.
+
+Everything is created on first run and reused afterwards; only addresses (ports) are updated.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from keys.devpki import DevCa, ensure_dev_ca, new_key
+from keys.token import SoftwareToken
+from xroad.access import AccessRight
+from xroad.central.runner import CONF_SIGNING_LABEL
+from xroad.central.seed import InstanceSeed, parse_seed
+from xroad.central.service import Registry
+from xroad.demo.topology import ADAPTERS, PORTAL, DemoPorts, DemoServer, servers
+from xroad.globalconf.anchor import ConfigurationAnchor
+from xroad.identifiers import ClientId
+from xroad.proxy.runner import AUTH_KEY_LABEL, signing_label
+from xroad.serverconf import ServerConf, ServiceDescription, ServiceType, render
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLayout:
+    root: Path
+
+    @property
+    def pki(self) -> Path:
+        return self.root / "pki"
+
+    @property
+    def central(self) -> Path:
+        return self.root / "central"
+
+    @property
+    def anchor(self) -> Path:
+        return self.central / "anchor.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def adapters(self) -> Path:
+        return self.root / "adapters"
+
+    def server_dir(self, server: DemoServer) -> Path:
+        return self.root / "ss" / server.dir_name
+
+
+def load_demo_seed() -> InstanceSeed:
+    text = resources.files("xroad.central").joinpath("demo-instance.toml").read_text("utf-8")
+    return parse_seed(text)
+
+
+def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> None:
+    seed = load_demo_seed()
+    for path in (layout.pki, layout.central, layout.logs, layout.adapters):
+        path.mkdir(parents=True, exist_ok=True)
+    ca = ensure_dev_ca(layout.pki, seed.instance, pin, at)
+    central_token = SoftwareToken(layout.central / "token")
+    if not central_token.key_path(CONF_SIGNING_LABEL).exists():
+        key = new_key()
+        cert = ca.issue_conf_signing_cert(seed.instance, key.public_key(), at)
+        central_token.store(CONF_SIGNING_LABEL, key, [cert, *ca.chain], pin)
+    conf_cert = central_token.unlock(CONF_SIGNING_LABEL, pin).certificate
+    layout.anchor.write_bytes(ConfigurationAnchor(
+        seed.instance, f"http://127.0.0.1:{ports.central}/globalconf", (conf_cert,)).encode())
+
+    registry = Registry(create_engine(f"sqlite:///{layout.central / 'central.db'}"),
+                        seed.instance)
+    registry.apply_seed(seed)
+    registry.add_approved_ca("dev root CA", ca.root)
+    registry.add_approved_ca("dev issuing CA", ca.issuing)
+    hosted = {s.id: s.clients for s in seed.servers}
+    for server in servers(ports):
+        directory = layout.server_dir(server)
+        _server_token(directory / "token", server, hosted[server.id], ca, pin, at)
+        auth = SoftwareToken(directory / "token").unlock(AUTH_KEY_LABEL, pin).certificate
+        registry.set_server_address(server.id, f"https://127.0.0.1:{server.server_port}")
+        registry.add_auth_cert(server.id, auth)
+        shutil.copyfile(layout.pki / "ca-chain.pem", directory / "ca-chain.pem")
+        (directory / "serverconf.toml").write_text(
+            render(_serverconf(server, hosted[server.id], ports)), encoding="utf-8")
+    registry.close()
+
+
+def _server_token(directory: Path, server: DemoServer, clients: tuple[ClientId, ...], ca: DevCa,
+                  pin: str, at: datetime) -> None:
+    token = SoftwareToken(directory)
+    if not token.key_path(AUTH_KEY_LABEL).exists():
+        key = new_key()
+        token.store(AUTH_KEY_LABEL, key, [ca.issue_auth_cert(server.id, key.public_key(), at),
+                                          *ca.chain], pin)
+    for member in {c.member for c in clients}:
+        label = signing_label(member)
+        if not token.key_path(label).exists():
+            key = new_key()
+            token.store(label, key, [ca.issue_signing_cert(member, key.public_key(), at),
+                                     *ca.chain], pin)
+
+
+def _serverconf(server: DemoServer, clients: tuple[ClientId, ...], ports: DemoPorts
+                ) -> ServerConf:
+    services: list[ServiceDescription] = []
+    rights: list[AccessRight] = []
+    for adapter, port in zip(ADAPTERS, ports.adapters, strict=True):
+        if adapter.server != server.id:
+            continue
+        base = f"http://127.0.0.1:{port}"
+        services += [ServiceDescription(adapter.subsystem, code, ServiceType.SOAP, f"{base}/soap")
+                     for code in adapter.soap_services]
+        services += [ServiceDescription(adapter.subsystem, code, ServiceType.REST,
+                                        f"{base}/{code}") for code in adapter.rest_services]
+        rights += [AccessRight(PORTAL, adapter.subsystem, code)
+                   for code in (*adapter.soap_services, *adapter.rest_services)]
+    return ServerConf(server.id, clients, tuple(services), tuple(rights))

@@ -1,0 +1,86 @@
+"""Who runs where in the demo instance, and on which ports."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Final
+
+from xroad.identifiers import ClientId, SecurityServerId
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAdapter:
+    name: str
+    subsystem: ClientId
+    server: SecurityServerId
+    soap_services: tuple[str, ...]
+    rest_services: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoServer:
+    id: SecurityServerId
+    client_port: int
+    server_port: int
+
+    @property
+    def dir_name(self) -> str:
+        return str(self.id).replace("/", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPorts:
+    central: int
+    servers: tuple[tuple[int, int], ...]  # (client port, server port) per security server
+    adapters: tuple[int, ...]
+
+    def all(self) -> list[int]:
+        return [self.central, *(p for pair in self.servers for p in pair), *self.adapters]
+
+
+PORTAL: Final = ClientId.parse("MN/GOV/EMONGOLIA/portal")
+SERVER_IDS: Final = (SecurityServerId.parse("MN/GOV/EMONGOLIA/ss1"),
+                     SecurityServerId.parse("MN/GOV/GASR/ss1"))
+ADAPTERS: Final = (
+    DemoAdapter("civil", ClientId.parse("MN/GOV/GASR/civil-registry"), SERVER_IDS[1],
+                soap_services=("getPerson", "getFamily"), rest_services=("persons",)),
+)
+DEFAULT_PORTS: Final = DemoPorts(central=4000, servers=((8080, 5500), (8081, 5501)),
+                                 adapters=(9001,))
+
+
+def free_ports() -> DemoPorts:
+    """Ports the OS reports free right now (held open together so they are distinct)."""
+    count = len(DEFAULT_PORTS.all())
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        ports = [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+    n = len(SERVER_IDS)
+    return DemoPorts(central=ports[0],
+                     servers=tuple((ports[1 + 2 * i], ports[2 + 2 * i]) for i in range(n)),
+                     adapters=tuple(ports[1 + 2 * n:]))
+
+
+def ports_in_use(ports: DemoPorts, host: str = "127.0.0.1") -> list[int]:
+    busy = []
+    for port in ports.all():
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
+def servers(ports: DemoPorts) -> tuple[DemoServer, ...]:
+    return tuple(DemoServer(sid, c, s) for sid, (c, s) in zip(SERVER_IDS, ports.servers,
+                                                                 strict=True))

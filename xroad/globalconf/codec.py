@@ -1,0 +1,124 @@
+"""Global configuration <-> bytes, and the signed document that carries it (pure).
+
+The signed document is JSON: `{"format", "content", "signature_algorithm", "signature",
+"verification_cert_sha256"}`; `content` is base64 of the exact configuration bytes that were
+signed, so the signature is checked over the bytes received, never over a re-encoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from xroad.errors import OutdatedGlobalConf, VerificationError
+from xroad.globalconf.model import GlobalConf, MemberInfo, SecurityServerInfo
+from xroad.identifiers import ClientId, SecurityServerId
+from xroad.signing.signer import Signer, verify_signature
+
+FORMAT: Final = "xroad-bus-globalconf/1"
+MAX_SIGNED_BYTES: Final = 16 * 1024 * 1024
+
+
+def _der(cert: x509.Certificate) -> str:
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def encode(conf: GlobalConf) -> bytes:
+    doc = {
+        "instance": conf.instance,
+        "version": conf.version,
+        "generated_at": conf.generated_at.isoformat(),
+        "expires_at": conf.expires_at.isoformat(),
+        "member_classes": list(conf.member_classes),
+        "ocsp_freshness_seconds": conf.ocsp_freshness_s,
+        "approved_cas": [_der(c) for c in conf.approved_cas],
+        "members": [
+            {"id": str(m.id), "name": m.name, "subsystems": list(m.subsystems)}
+            for m in conf.members
+        ],
+        "security_servers": [
+            {"id": str(s.id), "address": s.address,
+             "auth_cert_hashes": sorted(s.auth_cert_hashes),
+             "clients": sorted(str(c) for c in s.clients)}
+            for s in conf.security_servers
+        ],
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def decode(data: bytes) -> GlobalConf:
+    try:
+        doc: dict[str, Any] = json.loads(data)
+        return GlobalConf(
+            instance=doc["instance"],
+            version=int(doc["version"]),
+            generated_at=datetime.fromisoformat(doc["generated_at"]),
+            expires_at=datetime.fromisoformat(doc["expires_at"]),
+            member_classes=tuple(doc["member_classes"]),
+            ocsp_freshness_s=int(doc["ocsp_freshness_seconds"]),
+            approved_cas=tuple(x509.load_der_x509_certificate(base64.b64decode(c))
+                               for c in doc["approved_cas"]),
+            members=tuple(MemberInfo(ClientId.parse(m["id"]), m["name"], tuple(m["subsystems"]))
+                          for m in doc["members"]),
+            security_servers=tuple(
+                SecurityServerInfo(
+                    id=SecurityServerId.parse(s["id"]),
+                    address=s["address"],
+                    auth_cert_hashes=frozenset(s["auth_cert_hashes"]),
+                    clients=frozenset(ClientId.parse(c) for c in s["clients"]),
+                )
+                for s in doc["security_servers"]
+            ),
+        )
+    except (KeyError, TypeError, ValueError, binascii.Error) as e:
+        raise OutdatedGlobalConf(f"global configuration is malformed: {e}") from e
+
+
+def sign(content: bytes, signer: Signer) -> bytes:
+    cert_hash = hashlib.sha256(signer.certificate.public_bytes(serialization.Encoding.DER))
+    doc = {
+        "format": FORMAT,
+        "content": base64.b64encode(content).decode(),
+        "signature_algorithm": str(signer.algorithm),
+        "signature": base64.b64encode(signer.sign(content)).decode(),
+        "verification_cert_sha256": cert_hash.hexdigest(),
+    }
+    return json.dumps(doc, indent=1).encode()
+
+
+def verify(signed: bytes, instance: str, anchors: list[x509.Certificate]
+           ) -> tuple[GlobalConf, bytes]:
+    """Check the signature against the configuration anchor; return the conf and its bytes.
+
+    Expiry is not checked here: a server keeps an expired copy to say *why* it refuses.
+    """
+    if len(signed) > MAX_SIGNED_BYTES:
+        raise OutdatedGlobalConf("signed global configuration is too large")
+    try:
+        doc = json.loads(signed)
+        if doc["format"] != FORMAT:
+            raise OutdatedGlobalConf(f"unsupported global configuration format {doc['format']!r}")
+        content = base64.b64decode(doc["content"], validate=True)
+        signature = base64.b64decode(doc["signature"], validate=True)
+        algorithm, cert_hash = str(doc["signature_algorithm"]), str(doc["verification_cert_sha256"])
+    except (KeyError, TypeError, ValueError, binascii.Error) as e:
+        raise OutdatedGlobalConf(f"signed global configuration is malformed: {e}") from e
+    anchor = next((a for a in anchors if hashlib.sha256(
+        a.public_bytes(serialization.Encoding.DER)).hexdigest() == cert_hash), None)
+    if anchor is None:
+        raise OutdatedGlobalConf("global configuration is signed by a key not in the anchor")
+    try:
+        verify_signature(anchor, algorithm, signature, content)
+    except VerificationError as e:
+        raise OutdatedGlobalConf("global configuration signature is invalid") from e
+    conf = decode(content)
+    if conf.instance != instance:
+        raise OutdatedGlobalConf(f"global configuration is for instance {conf.instance!r}")
+    return conf, content

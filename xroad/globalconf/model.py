@@ -1,0 +1,71 @@
+"""The global configuration as typed, frozen values (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography import x509
+
+from xroad.errors import OutdatedGlobalConf, UnknownMember
+from xroad.identifiers import ClientId, SecurityServerId
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    id: ClientId
+    name: str
+    subsystems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityServerInfo:
+    id: SecurityServerId
+    address: str  # base URL of the server proxy's mutual-TLS endpoint, e.g. https://host:5500
+    auth_cert_hashes: frozenset[str]  # hex SHA-256 of the registered authentication certificates
+    clients: frozenset[ClientId]
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalConf:
+    instance: str
+    version: int  # increases with every generation; an older one is never accepted again
+    generated_at: datetime
+    expires_at: datetime
+    member_classes: tuple[str, ...]
+    members: tuple[MemberInfo, ...]
+    security_servers: tuple[SecurityServerInfo, ...]
+    approved_cas: tuple[x509.Certificate, ...] = field(repr=False)
+    ocsp_freshness_s: int = 3600
+
+    def ensure_fresh(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("naive datetime")
+        if at >= self.expires_at:
+            raise OutdatedGlobalConf(
+                f"global configuration expired at {self.expires_at.isoformat()}")
+
+    def member(self, member: ClientId) -> MemberInfo:
+        for info in self.members:
+            if info.id == member.member:
+                return info
+        raise UnknownMember(f"{member.member} is not a member of instance {self.instance}")
+
+    def is_known_client(self, client: ClientId) -> bool:
+        try:
+            info = self.member(client)
+        except UnknownMember:
+            return False
+        return client.subsystem_code is None or client.subsystem_code in info.subsystems
+
+    def server(self, server_id: SecurityServerId) -> SecurityServerInfo:
+        for info in self.security_servers:
+            if info.id == server_id:
+                return info
+        raise UnknownMember(f"security server {server_id} is not registered")
+
+    def servers_hosting(self, client: ClientId) -> list[SecurityServerInfo]:
+        return [s for s in self.security_servers if client in s.clients]
+
+    def server_by_auth_cert(self, cert_hash: str) -> SecurityServerInfo | None:
+        return next((s for s in self.security_servers if cert_hash in s.auth_cert_hashes), None)

@@ -1,0 +1,68 @@
+"""A strict `multipart/mixed` codec for messages between security servers (pure).
+
+Each part carries exactly one header, `Content-Type`; the part's bytes are kept exactly as
+received so digests are computed over what was sent.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from xroad.errors import InvalidMessage
+
+MAX_PARTS: Final = 16
+_BOUNDARY = re.compile(r'boundary="?([A-Za-z0-9\'()+_,\-./:=?]{1,70})"?')
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    content_type: str
+    data: bytes
+
+
+def encode(parts: Sequence[Part]) -> tuple[str, bytes]:
+    """Return the `Content-Type` header value and the body."""
+    while True:
+        boundary = "xrb-" + secrets.token_hex(16)
+        marker = boundary.encode()
+        if not any(marker in p.data for p in parts):
+            break
+    chunks: list[bytes] = []
+    for part in parts:
+        if "\r" in part.content_type or "\n" in part.content_type:
+            raise ValueError("content type must be one line")
+        chunks += [b"--", marker, b"\r\nContent-Type: ", part.content_type.encode(), b"\r\n\r\n",
+                   part.data, b"\r\n"]
+    chunks += [b"--", marker, b"--\r\n"]
+    return f"multipart/mixed; boundary={boundary}", b"".join(chunks)
+
+
+def decode(content_type: str, body: bytes) -> list[Part]:
+    if not content_type.lower().startswith("multipart/mixed"):
+        raise InvalidMessage(f"expected multipart/mixed, got {content_type!r}")
+    match = _BOUNDARY.search(content_type)
+    if match is None:
+        raise InvalidMessage("multipart message without boundary")
+    delimiter = b"--" + match.group(1).encode()
+    if not body.startswith(delimiter + b"\r\n"):
+        raise InvalidMessage("multipart body does not start with its boundary")
+    end = body.rfind(b"\r\n" + delimiter + b"--")
+    if end < 0 or body[end + len(delimiter) + 4:] not in (b"", b"\r\n"):
+        raise InvalidMessage("multipart body is truncated")
+    segments = body[len(delimiter) + 2:end].split(b"\r\n" + delimiter + b"\r\n")
+    if len(segments) > MAX_PARTS:
+        raise InvalidMessage(f"more than {MAX_PARTS} parts")
+    parts = []
+    for segment in segments:
+        head, sep, data = segment.partition(b"\r\n\r\n")
+        if not sep:
+            raise InvalidMessage("multipart part without header")
+        name, colon, value = head.decode("ascii", errors="replace").partition(":")
+        if not colon or name.strip().lower() != "content-type" or "\r\n" in value:
+            raise InvalidMessage("multipart part must carry exactly one Content-Type header")
+        parts.append(Part(value.strip(), data))
+    return parts

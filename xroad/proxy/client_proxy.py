@@ -1,0 +1,212 @@
+"""Client proxy: takes an information system's SOAP or REST request, signs it, sends it to the
+provider's security server over mutual TLS, verifies the answer and records both in the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+import structlog
+from cryptography.hazmat.primitives import serialization
+
+from xroad import errors
+from xroad.errors import BadRequest, InconsistentResponse, UnknownMember, XRoadError
+from xroad.globalconf.model import GlobalConf
+from xroad.identifiers import ClientId
+from xroad.messages import multipart, rest, soap
+from xroad.messages.faults import (
+    Fault,
+    parse_rest_error,
+    rest_error_body,
+    soap_fault_envelope,
+    to_fault,
+)
+from xroad.messages.multipart import Part
+from xroad.proxy.context import FAULT_CONTENT_TYPE, PROXY_VERSION, SecurityServer
+from xroad.proxy.exchange import Exchange, HttpRequest, HttpResponse
+from xroad.proxy.http import PeerClient
+from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
+
+log = structlog.get_logger(__name__)
+
+JSON: Final = "application/json"
+
+
+class ClientProxy:
+    def __init__(self, server: SecurityServer, peers: PeerClient) -> None:
+        self._ss = server
+        self._peers = peers
+
+    # -- REST r1 ---------------------------------------------------------------------------
+
+    async def rest(self, request: HttpRequest) -> HttpResponse:
+        return await self._guard(self._rest, request, soap_faults=False)
+
+    async def _rest(self, request: HttpRequest) -> HttpResponse:
+        body = self._body(request)
+        service, path = rest.parse_r1_path(request.raw_path)
+        client_text = request.header("X-Road-Client")
+        if not client_text:
+            raise BadRequest("X-Road-Client header is missing")
+        exchange = Exchange(
+            request_id=str(uuid.uuid4()),
+            message_id=request.header("X-Road-Id") or str(uuid.uuid4()),
+            client=ClientId.parse(client_text), service=service,
+            user_id=request.header("X-Road-UserId"), issue=request.header("X-Road-Issue"),
+            represented_party=request.header("X-Road-Represented-Party"))
+        header_part = rest.RestRequest(
+            method=request.method, service=service, path=path, query=request.query,
+            client=exchange.client, message_id=exchange.message_id, user_id=exchange.user_id,
+            issue=exchange.issue, represented_party=exchange.represented_party,
+            headers=rest.filter_headers(request.headers)).encode()
+        parts = [Part(rest.REQUEST_CONTENT_TYPE, header_part)]
+        if body:
+            parts.append(Part(rest.BODY_CONTENT_TYPE, body))
+        expected_hash = rest.request_hash(header_part, body)
+        verified = await self._exchange(exchange, parts, "REST")
+        response = rest.RestResponse.decode(verified.parts[0].data)
+        if response.request_hash != expected_hash:
+            raise InconsistentResponse("X-Road-Request-Hash does not match the request sent")
+        answer = verified.parts[1].data if len(verified.parts) > 1 else b""
+        headers = (*rest.filter_headers(response.headers),
+                   ("X-Road-Client", str(exchange.client)),
+                   ("X-Road-Service", str(exchange.service)),
+                   ("X-Road-Id", exchange.message_id),
+                   ("X-Road-Request-Id", exchange.request_id),
+                   ("X-Road-Request-Hash", response.request_hash))
+        return HttpResponse(response.status, headers, answer)
+
+    # -- SOAP 4.0 --------------------------------------------------------------------------
+
+    async def soap(self, request: HttpRequest) -> HttpResponse:
+        return await self._guard(self._soap, request, soap_faults=True)
+
+    async def _soap(self, request: HttpRequest) -> HttpResponse:
+        body = self._body(request)
+        content_type = request.header("Content-Type") or ""
+        if not content_type.lower().startswith("text/xml"):
+            raise errors.InvalidSoap(
+                f"expected text/xml, got {content_type!r} (attachments are not supported yet)")
+        message = soap.parse_soap(body, content_type, self._ss.limits)
+        h = message.header
+        exchange = Exchange(str(uuid.uuid4()), h.message_id, h.client, h.service, h.user_id,
+                            h.issue, h.represented_party)
+        verified = await self._exchange(exchange, [Part(content_type, body)], "SOAP")
+        part = verified.parts[0]
+        answer = soap.parse_soap(part.data, part.content_type, self._ss.limits)
+        if not answer.is_fault:
+            soap.check_consistent(h, answer, soap.soap_request_hash(body))
+        return HttpResponse(200 if not answer.is_fault else 500,
+                            (("Content-Type", part.content_type),), part.data)
+
+    # -- shared ----------------------------------------------------------------------------
+
+    async def _exchange(self, exchange: Exchange, parts: list[Part], kind: str
+                        ) -> VerifiedMessage:
+        started = time.perf_counter()
+        ss = self._ss
+        structlog.contextvars.bind_contextvars(
+            message_id=exchange.message_id, client=str(exchange.client),
+            service=str(exchange.service), request_id=exchange.request_id)
+        at = ss.clock.now()
+        conf = ss.globalconf.current(at)
+        self._check_client(conf, exchange.client)
+        servers = conf.servers_hosting(exchange.service.provider)
+        if not servers:
+            conf.member(exchange.service.provider)  # UnknownMember if not even a member
+            raise UnknownMember(f"no security server hosts {exchange.service.provider}")
+        signer = ss.signer_for(exchange.client)
+        signature = sign_message(
+            parts, direction=Direction.REQUEST, request_id=exchange.request_id,
+            message_id=exchange.message_id, client=str(exchange.client),
+            service=str(exchange.service), signer=signer, chain=signer.chain, at=at)
+        content_type, body = multipart.encode([*parts, signature])
+        server_name = str(ss.server_id)
+        await ss.record(exchange.record(
+            server_name, "request", at, outcome="ok", message_digest=digest(parts[0].data),
+            signature_digest=digest(signature.data),
+            signer_cert_sha256=hashlib.sha256(signer.certificate.public_bytes(
+                serialization.Encoding.DER)).hexdigest()))
+        try:
+            target = servers[0]
+            reply = await self._peers.post(
+                target.address.rstrip("/") + "/", target.auth_cert_hashes,
+                {"Content-Type": content_type, "X-Road-Request-Id": exchange.request_id,
+                 "X-Road-Message-Type": kind, "X-Proxy-Version": PROXY_VERSION},
+                body, ss.limits.service_timeout_s)
+            now = ss.clock.now()
+            reply_type = {k.lower(): v for k, v in reply.headers}.get("content-type", "")
+            if reply_type.startswith(FAULT_CONTENT_TYPE):
+                raise parse_rest_error(reply.body)
+            verified = verify_message(
+                multipart.decode(reply_type, reply.body), direction=Direction.RESPONSE,
+                request_id=exchange.request_id,
+                expected_signer=str(exchange.service.provider.member),
+                approved_cas=conf.approved_cas, at=now)
+        except XRoadError as e:
+            fault = to_fault(e, "ClientProxy", ss.fault_spelling, "")
+            await ss.record(exchange.record(server_name, "response", ss.clock.now(),
+                                            outcome=fault.code,
+                                            latency_ms=(time.perf_counter() - started) * 1000))
+            raise
+        await ss.record(exchange.record(
+            server_name, "response", now, outcome="ok",
+            message_digest=digest(verified.parts[0].data),
+            signature_digest=verified.signature_digest,
+            signer_cert_sha256=hashlib.sha256(verified.signer_cert.public_bytes(
+                serialization.Encoding.DER)).hexdigest(),
+            latency_ms=(time.perf_counter() - started) * 1000))
+        log.info("exchange.completed", provider_server=str(target.id),
+                 latency_ms=round((time.perf_counter() - started) * 1000, 2))
+        return verified
+
+    def _body(self, request: HttpRequest) -> bytes:
+        if request.body is None:
+            raise errors.MessageTooLarge(
+                f"request body exceeds {self._ss.limits.max_body_bytes} bytes")
+        return request.body
+
+    def health(self) -> dict[str, object]:
+        """Readiness: routing needs a verified, unexpired global configuration."""
+        try:
+            conf = self._ss.globalconf.current()
+        except XRoadError as e:
+            return {"status": "error", "server_id": str(self._ss.server_id), "reason": str(e)}
+        return {"status": "ok", "server_id": str(self._ss.server_id),
+                "globalconf": {"version": conf.version,
+                               "expires_at": conf.expires_at.isoformat()}}
+
+    def _check_client(self, conf: GlobalConf, client: ClientId) -> None:
+        if not conf.is_known_client(client):
+            raise errors.InvalidClientIdentifier(f"{client} is not a registered client")
+        own = conf.server(self._ss.server_id)
+        if client not in own.clients:
+            raise UnknownMember(f"{client} is not registered on security server {own.id}")
+
+    async def _guard(self, handler: Callable[[HttpRequest], Awaitable[HttpResponse]],
+                     request: HttpRequest, *, soap_faults: bool) -> HttpResponse:
+        """Turn every failure into an X-Road fault with an id that is also in the log."""
+        with structlog.contextvars.bound_contextvars(message_id=None, client=None, service=None):
+            try:
+                return await handler(request)
+            except XRoadError as e:
+                fault = to_fault(e, "ClientProxy", self._ss.fault_spelling, str(uuid.uuid4()))
+                log.warning("fault", code=fault.code, fault_id=fault.fault_id,
+                            reason=fault.message)
+            except Exception:
+                fault = to_fault(errors.InternalError("internal error"), "ClientProxy",
+                                 self._ss.fault_spelling, str(uuid.uuid4()))
+                log.exception("fault", code=fault.code, fault_id=fault.fault_id)
+            return fault_response(fault, soap_faults=soap_faults)
+
+
+def fault_response(fault: Fault, *, soap_faults: bool) -> HttpResponse:
+    if soap_faults:
+        return HttpResponse(500, (("Content-Type", "text/xml; charset=utf-8"),),
+                            soap_fault_envelope(fault))
+    return HttpResponse(fault.http_status, (("Content-Type", JSON), ("X-Road-Error", fault.code)),
+                        rest_error_body(fault))

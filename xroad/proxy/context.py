@@ -1,0 +1,49 @@
+"""What both roles of one security server share: identity, configuration, keys, audit log."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from audit.record import AuditRecord
+from audit.store import AuditStore
+from xroad.clock import Clock
+from xroad.errors import InternalError
+from xroad.globalconf.model import GlobalConf
+from xroad.identifiers import ClientId, SecurityServerId
+from xroad.limits import Limits
+from xroad.messages.faults import FaultSpelling
+from xroad.serverconf import ServerConf
+from xroad.signing.signer import Signer
+
+PROXY_VERSION = "xroad-bus/1"
+FAULT_CONTENT_TYPE = "application/x-road-fault+json"
+
+
+class GlobalConfSource(Protocol):
+    def current(self, at: datetime | None = None) -> GlobalConf: ...
+
+
+@dataclass(frozen=True)
+class SecurityServer:
+    server_id: SecurityServerId
+    globalconf: GlobalConfSource
+    serverconf: ServerConf
+    signers: Mapping[ClientId, Signer]  # member -> its signing key on this server
+    audit: AuditStore
+    clock: Clock
+    limits: Limits
+    fault_spelling: FaultSpelling
+
+    def signer_for(self, member: ClientId) -> Signer:
+        try:
+            return self.signers[member.member]
+        except KeyError as e:
+            raise InternalError(f"no signing key for member {member.member} on this server") from e
+
+    async def record(self, record: AuditRecord) -> int:
+        """Append to the audit log off the event loop; raises `LoggingFailed` on failure."""
+        return await asyncio.to_thread(self.audit.append, record)

@@ -1,0 +1,132 @@
+"""Wire up and run one security server process (both listeners) from its settings."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import suppress
+
+import structlog
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from cryptography.hazmat.primitives import serialization
+
+from audit.store import SqlAuditStore
+from keys.token import SoftwareToken
+from xroad.clock import SystemClock
+from xroad.errors import OutdatedGlobalConf
+from xroad.globalconf.anchor import ConfigurationAnchor
+from xroad.globalconf.refresh import GlobalConfClient
+from xroad.identifiers import ClientId, SecurityServerId
+from xroad.limits import Limits
+from xroad.proxy import tls
+from xroad.proxy.app import create_client_app, create_server_app
+from xroad.proxy.client_proxy import ClientProxy
+from xroad.proxy.context import SecurityServer
+from xroad.proxy.http import PeerClient, ServiceClient
+from xroad.proxy.server_proxy import ServerProxy
+from xroad.serverconf import parse as parse_serverconf
+from xroad.settings import SecurityServerSettings
+from xroad.signing.signer import Signer
+
+log = structlog.get_logger(__name__)
+
+AUTH_KEY_LABEL = "auth"
+SIGN_KEY_PREFIX = "sign-"
+_STARTUP_CONF_WAIT_S = 30.0
+
+
+def signing_label(member: ClientId) -> str:
+    return SIGN_KEY_PREFIX + str(member).replace("/", "_")
+
+
+def _unlock_signers(token: SoftwareToken, pin: str) -> dict[ClientId, Signer]:
+    signers: dict[ClientId, Signer] = {}
+    for label in token.labels():
+        if label.startswith(SIGN_KEY_PREFIX):
+            member = ClientId.parse(label.removeprefix(SIGN_KEY_PREFIX).replace("_", "/"))
+            signers[member] = token.unlock(label, pin)
+    return signers
+
+
+async def _first_globalconf(confs: GlobalConfClient) -> None:
+    """Start with the cached copy if it is still valid, else wait for the central server."""
+    cached = confs.load_cached()
+    if cached is not None:
+        with suppress(OutdatedGlobalConf):
+            confs.current()
+            return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _STARTUP_CONF_WAIT_S
+    while True:
+        try:
+            await confs.refresh()
+            return
+        except OutdatedGlobalConf as e:
+            if loop.time() > deadline:
+                log.error("globalconf.unavailable", reason=str(e))
+                return  # serve anyway: every exchange is refused with OutdatedGlobalConf
+            await asyncio.sleep(0.5)
+
+
+def _tls_trust(confs: GlobalConfClient, settings: SecurityServerSettings) -> str:
+    """Approved CAs from global configuration; the bootstrap copy only if there is none yet."""
+    try:
+        cas = confs.current().approved_cas
+    except OutdatedGlobalConf:
+        return (settings.data_dir / "ca-chain.pem").read_text()
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in cas)
+
+
+async def run_security_server(settings: SecurityServerSettings) -> None:
+    server_id = SecurityServerId.parse(settings.server_id)
+    pin = settings.token_pin.get_secret_value()
+    clock = SystemClock()
+    limits = Limits(max_body_bytes=settings.max_body_bytes,
+                    service_timeout_s=settings.service_timeout_s)
+    token = SoftwareToken(settings.data_dir / "token")
+    anchor = ConfigurationAnchor.decode(settings.anchor_path.read_bytes())
+    confs = GlobalConfClient(anchor, settings.data_dir / "globalconf.signed.json", clock)
+    await _first_globalconf(confs)
+
+    audit = SqlAuditStore(settings.audit_url())
+    server = SecurityServer(
+        server_id=server_id, globalconf=confs,
+        serverconf=parse_serverconf((settings.data_dir / "serverconf.toml").read_text()),
+        signers=_unlock_signers(token, pin), audit=audit, clock=clock, limits=limits,
+        fault_spelling=settings.fault_spelling)
+    ca_pem = _tls_trust(confs, settings)
+    auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
+    peers = PeerClient(tls.client_context(auth_cert, auth_key, pin, ca_pem),
+                       limits.connect_timeout_s)
+    services = ServiceClient(limits.connect_timeout_s)
+
+    client_runner = web.AppRunner(create_client_app(ClientProxy(server, peers), limits),
+                                  access_log=None)
+    server_runner = web.AppRunner(create_server_app(ServerProxy(server, services), limits),
+                                  access_log=None)
+    await client_runner.setup()
+    await server_runner.setup()
+    await web.TCPSite(client_runner, settings.client_host, settings.client_port).start()
+    await web.TCPSite(server_runner, settings.server_host, settings.server_port,
+                      ssl_context=tls.server_context(auth_cert, auth_key, pin, ca_pem)).start()
+
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
+    scheduler.start()
+    log.info("security_server.started", server_id=str(server_id),
+             client_url=f"http://{settings.client_host}:{settings.client_port}",
+             server_url=f"https://{settings.server_host}:{settings.server_port}")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("security_server.stopping", server_id=str(server_id))
+    scheduler.shutdown(wait=False)
+    await client_runner.cleanup()
+    await server_runner.cleanup()
+    await peers.close()
+    await services.close()
+    audit.close()

@@ -1,0 +1,181 @@
+"""Server proxy: accepts signed messages from other security servers over mutual TLS, checks
+who sent them and whether the client may call the service, calls the provider's information
+system, and returns its answer signed by the provider member.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+import structlog
+from cryptography.hazmat.primitives import serialization
+
+from xroad import errors
+from xroad.access import check_access
+from xroad.errors import SslAuthenticationFailed, XRoadError
+from xroad.messages import multipart, rest, soap
+from xroad.messages.faults import Fault, rest_error_body, to_fault
+from xroad.messages.multipart import Part
+from xroad.proxy.context import FAULT_CONTENT_TYPE, SecurityServer
+from xroad.proxy.exchange import Exchange, HttpResponse
+from xroad.proxy.http import ServiceClient
+from xroad.proxy.peer import authenticate_peer
+from xroad.serverconf import ServiceType
+from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
+
+log = structlog.get_logger(__name__)
+
+
+class ServerProxy:
+    def __init__(self, server: SecurityServer, services: ServiceClient) -> None:
+        self._ss = server
+        self._services = services
+
+    async def handle(self, peer_cert_der: bytes | None, headers: dict[str, str],
+                     body: bytes | None) -> HttpResponse:
+        """`headers` are lower-cased HTTP headers of the request from the peer security server."""
+        with structlog.contextvars.bound_contextvars(message_id=None, client=None, service=None,
+                                                     request_id=headers.get("x-road-request-id")):
+            started = time.perf_counter()
+            try:
+                return await self._handle(peer_cert_der, headers, body, started)
+            except XRoadError as e:
+                fault = to_fault(e, "ServerProxy", self._ss.fault_spelling, str(uuid.uuid4()))
+                log.warning("fault", code=fault.code, fault_id=fault.fault_id,
+                            reason=fault.message)
+            except Exception:
+                fault = to_fault(errors.InternalError("internal error"), "ServerProxy",
+                                 self._ss.fault_spelling, str(uuid.uuid4()))
+                log.exception("fault", code=fault.code, fault_id=fault.fault_id)
+            return _fault_response(fault)
+
+    async def _handle(self, peer_cert_der: bytes | None, headers: dict[str, str],
+                      body: bytes | None, started: float) -> HttpResponse:
+        ss = self._ss
+        at = ss.clock.now()
+        conf = ss.globalconf.current(at)
+        peer = authenticate_peer(peer_cert_der, conf, at)
+        if body is None:
+            raise errors.MessageTooLarge(f"message exceeds {ss.limits.max_body_bytes} bytes")
+        request_id = headers.get("x-road-request-id", "")
+        if not request_id:
+            raise errors.InvalidMessage("X-Road-Request-Id is missing")
+        parts = multipart.decode(headers.get("content-type", ""), body)
+        kind = headers.get("x-road-message-type", "")
+        exchange = _claimed_exchange(kind, parts, request_id, ss)
+        structlog.contextvars.bind_contextvars(
+            message_id=exchange.message_id, client=str(exchange.client),
+            service=str(exchange.service))
+        try:
+            verified = verify_message(
+                parts, direction=Direction.REQUEST, request_id=request_id,
+                expected_signer=str(exchange.client.member), approved_cas=conf.approved_cas,
+                at=at)
+            m = verified.manifest
+            if m.client != str(exchange.client) or m.service != str(exchange.service) or (
+                    m.message_id != exchange.message_id):
+                raise errors.InvalidSignature("signed identifiers differ from the message")
+            if exchange.client not in peer.clients:
+                raise SslAuthenticationFailed(
+                    f"{exchange.client} is not a client of security server {peer.id}")
+            description = ss.serverconf.service(exchange.service)
+            if not ss.serverconf.hosts(exchange.service.provider):
+                raise errors.UnknownService(f"{exchange.service.provider} is not hosted here")
+            check_access(exchange.client, exchange.service, ss.serverconf.access_rights)
+            await ss.record(exchange.record(
+                str(ss.server_id), "request", at, outcome="ok",
+                message_digest=digest(verified.parts[0].data),
+                signature_digest=verified.signature_digest,
+                signer_cert_sha256=hashlib.sha256(verified.signer_cert.public_bytes(
+                    serialization.Encoding.DER)).hexdigest()))
+            if description.type is ServiceType.REST:
+                response_parts = await self._call_rest(verified, description.url,
+                                                       description.timeout_s)
+                request_hash = None
+            else:
+                response_parts, request_hash = await self._call_soap(
+                    verified, description.url, description.timeout_s)
+            signer = ss.signer_for(exchange.service.provider)
+            signature = sign_message(
+                response_parts, direction=Direction.RESPONSE, request_id=request_id,
+                message_id=exchange.message_id, client=str(exchange.client),
+                service=str(exchange.service), signer=signer, chain=signer.chain,
+                at=ss.clock.now(), request_hash=request_hash)
+            content_type, out = multipart.encode([*response_parts, signature])
+            await ss.record(exchange.record(
+                str(ss.server_id), "response", ss.clock.now(), outcome="ok",
+                message_digest=digest(response_parts[0].data),
+                signature_digest=digest(signature.data),
+                signer_cert_sha256=hashlib.sha256(signer.certificate.public_bytes(
+                    serialization.Encoding.DER)).hexdigest(),
+                latency_ms=(time.perf_counter() - started) * 1000))
+        except XRoadError as e:
+            fault = to_fault(e, "ServerProxy", ss.fault_spelling, "")
+            await ss.record(exchange.record(
+                str(ss.server_id), "response", ss.clock.now(), outcome=fault.code,
+                message_digest=digest(parts[0].data),
+                latency_ms=(time.perf_counter() - started) * 1000))
+            raise
+        log.info("exchange.served", client_server=str(peer.id))
+        return HttpResponse(200, (("Content-Type", content_type),), out)
+
+    async def _call_rest(self, verified: VerifiedMessage, base_url: str, timeout_s: float
+                         ) -> list[Part]:
+        header_part = verified.parts[0].data
+        request = rest.RestRequest.decode(header_part)
+        body = verified.parts[1].data if len(verified.parts) > 1 else b""
+        url = base_url.rstrip("/") + request.path + (f"?{request.query}" if request.query else "")
+        headers = [*request.headers,
+                   ("X-Road-Client", str(request.client)), ("X-Road-Id", request.message_id)]
+        if request.user_id:
+            headers.append(("X-Road-UserId", request.user_id))
+        if request.issue:
+            headers.append(("X-Road-Issue", request.issue))
+        reply = await self._services.request(request.method, url, headers, body, timeout_s,
+                                             self._ss.limits.max_body_bytes)
+        response = rest.RestResponse(reply.status, rest.filter_headers(reply.headers),
+                                     rest.request_hash(header_part, body))
+        parts = [Part(rest.RESPONSE_CONTENT_TYPE, response.encode())]
+        if reply.body:
+            parts.append(Part(rest.BODY_CONTENT_TYPE, reply.body))
+        return parts
+
+    async def _call_soap(self, verified: VerifiedMessage, url: str, timeout_s: float
+                         ) -> tuple[list[Part], str]:
+        request = verified.parts[0]
+        reply = await self._services.request(
+            "POST", url, [("Content-Type", request.content_type)], request.data, timeout_s,
+            self._ss.limits.max_body_bytes)
+        content_type = {k.lower(): v for k, v in reply.headers}.get("content-type", "")
+        if not content_type.lower().startswith("text/xml"):
+            raise errors.ServiceFailed(f"service answered {reply.status} with {content_type!r}")
+        request_hash = soap.soap_request_hash(request.data)
+        answer = soap.parse_soap(reply.body, content_type, self._ss.limits)
+        data = reply.body if answer.is_fault else soap.with_request_hash(
+            reply.body, request_hash, self._ss.limits)
+        return [Part(content_type, data)], request_hash
+
+
+def _claimed_exchange(kind: str, parts: list[Part], request_id: str, ss: SecurityServer
+                      ) -> Exchange:
+    """Identifiers as the (not yet verified) message claims them; verification follows."""
+    if not parts:
+        raise errors.InvalidMessage("message has no parts")
+    if kind == "REST":
+        req = rest.RestRequest.decode(parts[0].data)
+        return Exchange(request_id, req.message_id, req.client, req.service, req.user_id,
+                        req.issue, req.represented_party)
+    if kind == "SOAP":
+        h = soap.parse_soap(parts[0].data, parts[0].content_type, ss.limits).header
+        return Exchange(request_id, h.message_id, h.client, h.service, h.user_id, h.issue,
+                        h.represented_party)
+    raise errors.InvalidMessage(f"unknown message type {kind!r}")
+
+
+def _fault_response(fault: Fault) -> HttpResponse:
+    return HttpResponse(500, (("Content-Type", FAULT_CONTENT_TYPE), ("X-Road-Error", fault.code)),
+                        rest_error_body(fault))
+
+

@@ -1,0 +1,53 @@
+"""Typed, frozen settings for each process; read from the environment only at the edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xroad.messages.faults import FaultSpelling
+
+
+class SecurityServerSettings(BaseSettings):
+    """One security server: its identity, its data directory and its two listeners."""
+
+    model_config = SettingsConfigDict(env_prefix="XROAD_SS_", frozen=True, extra="forbid")
+
+    server_id: str
+    data_dir: Path  # token/, serverconf.toml, globalconf cache, audit database
+    anchor_path: Path
+    token_pin: SecretStr
+    client_host: str = "127.0.0.1"
+    client_port: int = 8080
+    server_host: str = "127.0.0.1"
+    server_port: int = 5500
+    globalconf_refresh_s: float = 60.0
+    fault_spelling: FaultSpelling = FaultSpelling.CLASSIC
+    audit_database_url: str | None = None  # default: SQLite file in data_dir
+    service_timeout_s: float = 60.0
+    max_body_bytes: int = 50 * 1024 * 1024
+    log_json: bool = True
+
+    def audit_url(self) -> str:
+        return self.audit_database_url or f"sqlite:///{self.data_dir / 'audit.db'}"
+
+
+class CentralServerSettings(BaseSettings):
+    """The central server: registry database, configuration signing key, publishing rhythm."""
+
+    model_config = SettingsConfigDict(env_prefix="XROAD_CS_", frozen=True, extra="forbid")
+
+    instance: str
+    data_dir: Path
+    token_pin: SecretStr
+    host: str = "127.0.0.1"
+    port: int = 4000
+    database_url: str | None = None
+    conf_validity_s: int = 600
+    conf_generation_s: float = 60.0
+    log_json: bool = True
+
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'central.db'}"

@@ -1,0 +1,1 @@
+"""Signing and verification of messages exchanged between security servers."""

@@ -1,0 +1,164 @@
+"""Signing the exact bytes exchanged between security servers, and the one verifier.
+
+A message is a list of parts (the X-Road message, then optional body) followed by one
+signature part. The signature covers a *manifest*: the SHA-512 digest of every part's exact
+bytes plus what binds the message to its exchange (direction, request id, identifiers, time
+and, for responses, the request hash). Only `verify_message` constructs a `VerifiedMessage`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from xroad.clock import require_aware
+from xroad.errors import CertificateError, InvalidSignature, MalformedSignature
+from xroad.messages.multipart import Part
+from xroad.signing.certpath import verify_chain
+from xroad.signing.profile import member_of_signing_cert
+from xroad.signing.signer import Signer, verify_signature
+
+SIGNATURE_CONTENT_TYPE: Final = "application/x-road-signature+json"
+MANIFEST_VERSION: Final = 1
+_ISSUED: Final = object()
+
+
+class Direction(StrEnum):
+    REQUEST = "request"
+    RESPONSE = "response"
+
+
+def digest(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    direction: Direction
+    request_id: str
+    message_id: str
+    client: str
+    service: str
+    signed_at: datetime
+    parts: tuple[tuple[str, str], ...]  # (content type, base64 SHA-512 of the exact bytes)
+    request_hash: str | None = None
+
+    def encode(self) -> bytes:
+        return json.dumps({
+            "version": MANIFEST_VERSION,
+            "direction": str(self.direction),
+            "request_id": self.request_id,
+            "message_id": self.message_id,
+            "client": self.client,
+            "service": self.service,
+            "signed_at": self.signed_at.isoformat(),
+            "digest_algorithm": "SHA-512",
+            "parts": [{"content_type": ct, "digest": d} for ct, d in self.parts],
+            "request_hash": self.request_hash,
+        }, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Manifest:
+        try:
+            doc: dict[str, Any] = json.loads(data)
+            if doc["version"] != MANIFEST_VERSION or doc["digest_algorithm"] != "SHA-512":
+                raise MalformedSignature("unsupported manifest version or digest algorithm")
+            return cls(
+                direction=Direction(doc["direction"]),
+                request_id=str(doc["request_id"]),
+                message_id=str(doc["message_id"]),
+                client=str(doc["client"]),
+                service=str(doc["service"]),
+                signed_at=require_aware(datetime.fromisoformat(doc["signed_at"])),
+                parts=tuple((str(p["content_type"]), str(p["digest"])) for p in doc["parts"]),
+                request_hash=None if doc["request_hash"] is None else str(doc["request_hash"]),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise MalformedSignature(f"manifest is malformed: {e}") from e
+
+
+def sign_message(parts: Sequence[Part], *, direction: Direction, request_id: str,
+                 message_id: str, client: str, service: str, signer: Signer,
+                 chain: Sequence[x509.Certificate], at: datetime,
+                 request_hash: str | None = None) -> Part:
+    """Return the signature part to append after `parts`."""
+    manifest = Manifest(direction, request_id, message_id, client, service, require_aware(at),
+                        tuple((p.content_type, digest(p.data)) for p in parts), request_hash)
+    manifest_bytes = manifest.encode()
+    certs = [signer.certificate, *(c for c in chain if c != signer.certificate)]
+    doc = {
+        "manifest": base64.b64encode(manifest_bytes).decode(),
+        "algorithm": str(signer.algorithm),
+        "signature": base64.b64encode(signer.sign(manifest_bytes)).decode(),
+        "certificates": [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+                         for c in certs],
+    }
+    return Part(SIGNATURE_CONTENT_TYPE, json.dumps(doc).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedMessage:
+    """Parts whose bytes are proven to come from `signer`; nothing else reaches services."""
+
+    parts: tuple[Part, ...]
+    manifest: Manifest
+    signer: str  # the member identifier of the signing certificate
+    signer_cert: x509.Certificate = field(repr=False)
+    signature_digest: str  # SHA-512 of the signature part, for the audit log
+    verified_at: datetime
+    _issuer: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._issuer is not _ISSUED:
+            raise TypeError("only xroad.signing.message.verify_message() creates a VerifiedMessage")
+
+
+def _load_signature(part: Part) -> tuple[bytes, str, bytes, list[x509.Certificate]]:
+    if part.content_type != SIGNATURE_CONTENT_TYPE:
+        raise MalformedSignature("the last part is not a signature")
+    try:
+        doc = json.loads(part.data)
+        manifest = base64.b64decode(doc["manifest"], validate=True)
+        signature = base64.b64decode(doc["signature"], validate=True)
+        certs = [x509.load_der_x509_certificate(base64.b64decode(c, validate=True))
+                 for c in doc["certificates"]]
+        algorithm = str(doc["algorithm"])
+    except (KeyError, TypeError, ValueError, binascii.Error) as e:
+        raise MalformedSignature(f"signature part is malformed: {e}") from e
+    if not certs:
+        raise MalformedSignature("signature carries no certificate")
+    return manifest, algorithm, signature, certs
+
+
+def verify_message(parts: Sequence[Part], *, direction: Direction, request_id: str,
+                   expected_signer: str, approved_cas: Sequence[x509.Certificate],
+                   at: datetime) -> VerifiedMessage:
+    """Verify `parts` (signature last) as received; raise a `VerificationError` otherwise."""
+    if len(parts) < 2:
+        raise MalformedSignature("message has no signature part")
+    *content, signature_part = parts
+    manifest_bytes, algorithm, signature, certs = _load_signature(signature_part)
+    leaf, *intermediates = certs
+    verify_chain(leaf, intermediates, approved_cas, require_aware(at))
+    verify_signature(leaf, algorithm, signature, manifest_bytes)
+    manifest = Manifest.decode(manifest_bytes)
+    if manifest.direction is not direction or manifest.request_id != request_id:
+        raise InvalidSignature("signature belongs to another message of the exchange")
+    received = tuple((p.content_type, digest(p.data)) for p in content)
+    if manifest.parts != received:
+        raise InvalidSignature("message parts do not match the signed digests")
+    signer = str(member_of_signing_cert(leaf))
+    if signer != expected_signer:
+        raise CertificateError(f"message is signed by {signer}, expected {expected_signer}")
+    return VerifiedMessage(tuple(content), manifest, signer, leaf, digest(signature_part.data),
+                           at, _ISSUED)
