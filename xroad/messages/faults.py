@@ -58,9 +58,18 @@ class Fault:
     http_status: int
 
 
+_ORIGINS: Final = frozenset({"Client", "Server", "ClientProxy", "ServerProxy"})
+
+
 def _snake(code: str) -> str:
-    parts = code.split(".")
-    return ".".join(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", p).lower() for p in parts)
+    """7.8 spelling: origins lower-cased whole, codes snake_case (`IOError` -> `io_error`)."""
+    def one(part: str) -> str:
+        if part in _ORIGINS:
+            return part.lower()
+        split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", part)
+        return split.lower()
+
+    return ".".join(one(p) for p in code.split("."))
 
 
 def fault_code(err: e.XRoadError, origin: Origin, spelling: FaultSpelling) -> tuple[str, int]:

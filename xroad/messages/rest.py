@@ -30,7 +30,11 @@ def keep_header(name: str) -> bool:
 
 
 def filter_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    return tuple((k, v) for k, v in headers if keep_header(k))
+    """Drop hop-by-hop headers, including those a `Connection` header names (RFC 9110 §7.6.1)."""
+    items = list(headers)
+    named = {token.strip().lower() for k, v in items if k.lower() == "connection"
+             for token in v.split(",")}
+    return tuple((k, v) for k, v in items if keep_header(k) and k.lower() not in named)
 
 
 def parse_r1_path(raw_path: str) -> tuple[ServiceId, str]:

@@ -100,8 +100,10 @@ def _header_fields(header: etree._Element) -> dict[str, etree._Element]:
     found: dict[str, etree._Element] = {}
     for child in header.iterchildren(etree.Element):
         q = etree.QName(child)
-        key = q.localname if q.namespace in (XROAD_NS, REPRESENTATION_NS) else None
-        if key is None:
+        if q.namespace == XROAD_NS or (q.namespace, q.localname) == (
+                REPRESENTATION_NS, "representedParty"):
+            key = q.localname
+        else:
             continue
         if key in _SINGLE and key in found:
             raise InvalidSoap(f"duplicate header field {key!r}")
