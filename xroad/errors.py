@@ -101,3 +101,11 @@ class PeerFault(XRoadError):
         super().__init__(message)
         self.code = code
         self.fault_id = fault_id
+
+
+class ReplayedMessage(VerificationError):
+    """The client already sent a message with this id within the replay window."""
+
+
+class ClockSkew(VerificationError):
+    """The message was signed too long ago or too far in the future."""

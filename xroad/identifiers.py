@@ -121,6 +121,63 @@ class SecurityServerId:
         return f"{self.owner}/{self.server_code}"
 
 
+@dataclass(frozen=True, slots=True)
+class GlobalGroupId:
+    """A group defined on the central server: `MN/tax-auditors` (instance plus group code)."""
+
+    instance: str
+    group_code: str
+
+    def __post_init__(self) -> None:
+        _check_parts("global group", (self.instance, self.group_code), InvalidMessage)
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        parts = text.split("/")
+        if len(parts) != 2:
+            raise InvalidMessage(f"not a global group identifier: {text!r}")
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return f"{self.instance}/{self.group_code}"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalGroupId:
+    """A group defined on one security server: just its code."""
+
+    group_code: str
+
+    def __post_init__(self) -> None:
+        _check_parts("local group", (self.group_code,), InvalidMessage)
+
+    def __str__(self) -> str:
+        return self.group_code
+
+
+Subject = ClientId | GlobalGroupId | LocalGroupId
+
+
+def parse_subject(text: str) -> Subject:
+    """`GLOBALGROUP:MN/code`, `LOCALGROUP:code`, or a client identifier (as in X-Road's UI)."""
+    kind, sep, rest = text.partition(":")
+    if sep and kind == ObjectType.GLOBALGROUP:
+        return GlobalGroupId.parse(rest)
+    if sep and kind == ObjectType.LOCALGROUP:
+        return LocalGroupId(rest)
+    if sep and kind in (ObjectType.MEMBER, ObjectType.SUBSYSTEM):
+        return ClientId.parse(rest)
+    return ClientId.parse(text)
+
+
+def format_subject(subject: Subject) -> str:
+    if isinstance(subject, GlobalGroupId):
+        return f"{ObjectType.GLOBALGROUP}:{subject}"
+    if isinstance(subject, LocalGroupId):
+        return f"{ObjectType.LOCALGROUP}:{subject}"
+    return str(subject)
+
+
 def encode_path_segments(parts: tuple[str | None, ...] | list[str]) -> str:
     """Percent-encode each REST path segment on its own (a `/` inside becomes `%2F`)."""
     return "/".join(quote(p, safe="") for p in parts if p is not None)

@@ -10,10 +10,17 @@ import json
 import tomllib
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from xroad.access import AccessRight
+from xroad.access import AccessRight, Endpoint
 from xroad.errors import InvalidMessage, UnknownService
-from xroad.identifiers import ClientId, SecurityServerId, ServiceId
+from xroad.identifiers import (
+    ClientId,
+    SecurityServerId,
+    ServiceId,
+    format_subject,
+    parse_subject,
+)
 
 
 class ServiceType(StrEnum):
@@ -36,6 +43,10 @@ class ServerConf:
     clients: tuple[ClientId, ...]
     services: tuple[ServiceDescription, ...]
     access_rights: tuple[AccessRight, ...]
+    local_groups: tuple[tuple[str, frozenset[ClientId]], ...] = ()
+
+    def local_group_members(self) -> dict[str, frozenset[ClientId]]:
+        return dict(self.local_groups)
 
     def service(self, service: ServiceId) -> ServiceDescription:
         for desc in self.services:
@@ -45,6 +56,14 @@ class ServerConf:
 
     def hosts(self, client: ClientId) -> bool:
         return client in self.clients
+
+
+def _rights(entry: dict[str, Any]) -> list[AccessRight]:
+    subject, provider = parse_subject(entry["subject"]), ClientId.parse(entry["provider"])
+    if "services" in entry:
+        return [AccessRight(subject, provider, code) for code in entry["services"]]
+    endpoint = Endpoint(entry["method"].upper(), entry["path"]) if "path" in entry else None
+    return [AccessRight(subject, provider, entry["service"], endpoint)]
 
 
 def parse(text: str) -> ServerConf:
@@ -57,9 +76,10 @@ def parse(text: str) -> ServerConf:
                 ServiceDescription(ClientId.parse(s["provider"]), s["code"], ServiceType(s["type"]),
                                    s["url"], float(s.get("timeout_s", 60.0)))
                 for s in doc.get("services", [])),
-            access_rights=tuple(
-                AccessRight(ClientId.parse(a["subject"]), ClientId.parse(a["provider"]), code)
-                for a in doc.get("access", []) for code in a["services"]),
+            access_rights=tuple(r for a in doc.get("access", []) for r in _rights(a)),
+            local_groups=tuple(
+                (g["code"], frozenset(ClientId.parse(m) for m in g.get("members", [])))
+                for g in doc.get("local_groups", [])),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, InvalidMessage) as e:
         raise InvalidMessage(f"serverconf is malformed: {e}") from e
@@ -67,17 +87,23 @@ def parse(text: str) -> ServerConf:
 
 def render(conf: ServerConf) -> str:
     """TOML text for `conf` (strings are JSON-quoted, which TOML basic strings accept)."""
-    q = json.dumps
+    def q(value: object) -> str:
+        # TOML basic strings take any Unicode but control characters; JSON escapes all of them
+        # except DEL.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     lines = [f"server_id = {q(str(conf.server_id))}", ""]
     for client in conf.clients:
         lines += ["[[clients]]", f"id = {q(str(client))}", ""]
     for s in conf.services:
         lines += ["[[services]]", f"provider = {q(str(s.provider))}", f"code = {q(s.service_code)}",
                   f"type = {q(str(s.type))}", f"url = {q(s.url)}", f"timeout_s = {s.timeout_s}", ""]
-    grouped: dict[tuple[ClientId, ClientId], list[str]] = {}
+    for code, members in conf.local_groups:
+        lines += ["[[local_groups]]", f"code = {q(code)}",
+                  f"members = {q(sorted(str(m) for m in members))}", ""]
     for r in conf.access_rights:
-        grouped.setdefault((r.subject, r.provider), []).append(r.service_code)
-    for (subject, provider), codes in grouped.items():
-        lines += ["[[access]]", f"subject = {q(str(subject))}", f"provider = {q(str(provider))}",
-                  f"services = {q(codes)}", ""]
+        lines += ["[[access]]", f"subject = {q(format_subject(r.subject))}",
+                  f"provider = {q(str(r.provider))}", f"service = {q(r.service_code)}"]
+        if r.endpoint is not None:
+            lines += [f"method = {q(r.endpoint.method)}", f"path = {q(r.endpoint.path)}"]
+        lines.append("")
     return "\n".join(lines)

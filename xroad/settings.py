@@ -26,12 +26,17 @@ class SecurityServerSettings(BaseSettings):
     globalconf_refresh_s: float = 60.0
     fault_spelling: FaultSpelling = FaultSpelling.CLASSIC
     audit_database_url: str | None = None  # default: SQLite file in data_dir
+    replay_database_url: str | None = None  # default: SQLite file in data_dir
+    max_clock_skew_s: int = 300
     service_timeout_s: float = 60.0
     max_body_bytes: int = 50 * 1024 * 1024
     log_json: bool = True
 
     def audit_url(self) -> str:
         return self.audit_database_url or f"sqlite:///{self.data_dir / 'audit.db'}"
+
+    def replay_url(self) -> str:
+        return self.replay_database_url or f"sqlite:///{self.data_dir / 'replay.db'}"
 
 
 class CentralServerSettings(BaseSettings):

@@ -8,7 +8,7 @@ import pytest
 from tests.e2e.demo import RunningDemo, start_demo
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
     running = start_demo(tmp_path_factory.mktemp("demo") / "var")
     yield running

@@ -83,3 +83,18 @@ class PublishedConf(Base):
     version: Mapped[int] = mapped_column(primary_key=True)
     generated_at: Mapped[datetime]
     content_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class GlobalGroup(Base):
+    __tablename__ = "global_group"
+    code: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    members: Mapped[list[GlobalGroupMember]] = relationship(cascade="all, delete-orphan")
+
+
+class GlobalGroupMember(Base):
+    __tablename__ = "global_group_member"
+    __table_args__ = (UniqueConstraint("group_code", "client"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_code: Mapped[str] = mapped_column(ForeignKey("global_group.code"))
+    client: Mapped[str] = mapped_column(String(1000))

@@ -23,11 +23,19 @@ class ServerSeed:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupSeed:
+    code: str
+    description: str
+    members: tuple[ClientId, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceSeed:
     instance: str
     member_classes: tuple[tuple[str, str], ...]
     members: tuple[MemberSeed, ...]
     servers: tuple[ServerSeed, ...]
+    global_groups: tuple[GroupSeed, ...] = ()
 
 
 def parse_seed(text: str) -> InstanceSeed:
@@ -42,6 +50,9 @@ def parse_seed(text: str) -> InstanceSeed:
             servers=tuple(ServerSeed(SecurityServerId.parse(s["id"]),
                                      tuple(ClientId.parse(c) for c in s["clients"]))
                           for s in doc.get("security_servers", [])),
+            global_groups=tuple(GroupSeed(g["code"], g.get("description", ""),
+                                          tuple(ClientId.parse(m) for m in g.get("members", [])))
+                                for g in doc.get("global_groups", [])),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as e:
         raise InvalidMessage(f"instance description is malformed: {e}") from e

@@ -16,6 +16,8 @@ from xroad.central.models import (
     ApprovedCa,
     AuthCert,
     Base,
+    GlobalGroup,
+    GlobalGroupMember,
     Member,
     MemberClass,
     PublishedConf,
@@ -28,7 +30,8 @@ from xroad.clock import Clock
 from xroad.errors import UnknownMember
 from xroad.globalconf import codec
 from xroad.globalconf.model import GlobalConf, MemberInfo, SecurityServerInfo
-from xroad.identifiers import ClientId, SecurityServerId
+from xroad.globalconf.model import GlobalGroup as GlobalGroupInfo
+from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
 from xroad.signing.signer import Signer
 
 log = structlog.get_logger(__name__)
@@ -66,6 +69,13 @@ class Registry:
                 hosted = {c.client for c in server.clients}
                 server.clients.extend(ServerClient(client=str(c)) for c in srv.clients
                                       if str(c) not in hosted)
+            for g in seed.global_groups:
+                group = s.get(GlobalGroup, g.code) or GlobalGroup(code=g.code,
+                                                                  description=g.description)
+                s.add(group)
+                present = {m.client for m in group.members}
+                group.members.extend(GlobalGroupMember(client=str(c)) for c in g.members
+                                     if str(c) not in present)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -115,6 +125,8 @@ class Registry:
                 selectinload(SecurityServer.clients)).order_by(SecurityServer.id)).all()
             classes = s.scalars(select(MemberClass.code).order_by(MemberClass.code)).all()
             cas = s.scalars(select(ApprovedCa).order_by(ApprovedCa.id)).all()
+            groups = s.scalars(select(GlobalGroup).options(selectinload(GlobalGroup.members))
+                               .order_by(GlobalGroup.code)).all()
             return GlobalConf(
                 instance=self.instance, version=version, generated_at=at,
                 expires_at=at + validity, member_classes=tuple(classes),
@@ -129,6 +141,9 @@ class Registry:
                     clients=frozenset(ClientId.parse(c.client) for c in srv.clients))
                     for srv in servers if srv.address),
                 approved_cas=tuple(x509.load_der_x509_certificate(ca.der) for ca in cas),
+                global_groups=tuple(GlobalGroupInfo(
+                    GlobalGroupId(self.instance, g.code), g.description,
+                    frozenset(ClientId.parse(m.client) for m in g.members)) for g in groups),
             )
 
     def latest_version(self) -> int:

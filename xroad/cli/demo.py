@@ -139,7 +139,9 @@ def _banner(layout: DemoLayout, ports: DemoPorts) -> None:
     client_url = f"http://127.0.0.1:{consumer.client_port}"
     civil = ADAPTERS[0]
     rest_url = (f"{client_url}/r1/{civil.subsystem}/persons/{quote(DEMO_PERSON, safe='')}")
-    soap = SOAP_EXAMPLE.format(person=DEMO_PERSON)
+    # A fresh message id per paste: a security server refuses a reused one (replay).
+    soap = SOAP_EXAMPLE.format(person=DEMO_PERSON).replace(
+        "demo-0001", "$(cat /proc/sys/kernel/random/uuid)")
     typer.echo(f"""
 The demo instance {load_demo_seed().instance} is ready.
 
@@ -160,7 +162,7 @@ Try it (REST, X-Road message protocol r1):
 
 Try it (SOAP, X-Road message protocol 4.0):
 
-  curl -H 'Content-Type: text/xml; charset=utf-8' --data-binary @- {client_url}/ <<'EOF'
+  curl -H 'Content-Type: text/xml; charset=utf-8' --data-binary @- {client_url}/ <<EOF
 {soap}EOF
 
 Press Ctrl-C to stop.""")

@@ -15,13 +15,20 @@ from sqlalchemy import create_engine
 
 from keys.devpki import DevCa, ensure_dev_ca, new_key
 from keys.token import SoftwareToken
-from xroad.access import AccessRight
+from xroad.access import AccessRight, Endpoint
 from xroad.central.runner import CONF_SIGNING_LABEL
 from xroad.central.seed import InstanceSeed, parse_seed
 from xroad.central.service import Registry
-from xroad.demo.topology import ADAPTERS, PORTAL, DemoPorts, DemoServer, servers
+from xroad.demo.topology import (
+    ADAPTERS,
+    PORTAL,
+    REGISTRY_CONSUMERS,
+    DemoPorts,
+    DemoServer,
+    servers,
+)
 from xroad.globalconf.anchor import ConfigurationAnchor
-from xroad.identifiers import ClientId
+from xroad.identifiers import ClientId, GlobalGroupId
 from xroad.proxy.runner import AUTH_KEY_LABEL, signing_label
 from xroad.serverconf import ServerConf, ServiceDescription, ServiceType, render
 
@@ -118,6 +125,9 @@ def _serverconf(server: DemoServer, clients: tuple[ClientId, ...], ports: DemoPo
                      for code in adapter.soap_services]
         services += [ServiceDescription(adapter.subsystem, code, ServiceType.REST,
                                         f"{base}/{code}") for code in adapter.rest_services]
-        rights += [AccessRight(PORTAL, adapter.subsystem, code)
-                   for code in (*adapter.soap_services, *adapter.rest_services)]
+        consumers = GlobalGroupId(server.id.owner.instance, REGISTRY_CONSUMERS)
+        rights += [AccessRight(consumers, adapter.subsystem, code)
+                   for code in adapter.soap_services]
+        rights += [AccessRight(PORTAL, adapter.subsystem, code, Endpoint("GET", pattern))
+                   for code in adapter.rest_services for pattern in adapter.rest_endpoints]
     return ServerConf(server.id, clients, tuple(services), tuple(rights))

@@ -16,6 +16,7 @@ class DemoAdapter:
     server: SecurityServerId
     soap_services: tuple[str, ...]
     rest_services: tuple[str, ...]
+    rest_endpoints: tuple[str, ...]  # GET path patterns the portal may call
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +41,13 @@ class DemoPorts:
 
 
 PORTAL: Final = ClientId.parse("MN/GOV/EMONGOLIA/portal")
+REGISTRY_CONSUMERS: Final = "registry-consumers"  # global group in demo-instance.toml
 SERVER_IDS: Final = (SecurityServerId.parse("MN/GOV/EMONGOLIA/ss1"),
                      SecurityServerId.parse("MN/GOV/GASR/ss1"))
 ADAPTERS: Final = (
     DemoAdapter("civil", ClientId.parse("MN/GOV/GASR/civil-registry"), SERVER_IDS[1],
-                soap_services=("getPerson", "getFamily"), rest_services=("persons",)),
+                soap_services=("getPerson", "getFamily"), rest_services=("persons",),
+                rest_endpoints=("/*", "/*/family")),
 )
 DEFAULT_PORTS: Final = DemoPorts(central=4000, servers=((8080, 5500), (8081, 5501)),
                                  adapters=(9001,))

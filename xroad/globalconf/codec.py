@@ -17,9 +17,10 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from xroad.errors import OutdatedGlobalConf, VerificationError
-from xroad.globalconf.model import GlobalConf, MemberInfo, SecurityServerInfo
-from xroad.identifiers import ClientId, SecurityServerId
+from xroad.clock import require_aware
+from xroad.errors import InvalidMessage, OutdatedGlobalConf, VerificationError
+from xroad.globalconf.model import GlobalConf, GlobalGroup, MemberInfo, SecurityServerInfo
+from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
 from xroad.signing.signer import Signer, verify_signature
 
 FORMAT: Final = "xroad-bus-globalconf/1"
@@ -49,6 +50,11 @@ def encode(conf: GlobalConf) -> bytes:
              "clients": sorted(str(c) for c in s.clients)}
             for s in conf.security_servers
         ],
+        "global_groups": [
+            {"id": str(g.id), "description": g.description,
+             "members": sorted(str(m) for m in g.members)}
+            for g in conf.global_groups
+        ],
     }
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
@@ -59,8 +65,8 @@ def decode(data: bytes) -> GlobalConf:
         return GlobalConf(
             instance=doc["instance"],
             version=int(doc["version"]),
-            generated_at=datetime.fromisoformat(doc["generated_at"]),
-            expires_at=datetime.fromisoformat(doc["expires_at"]),
+            generated_at=require_aware(datetime.fromisoformat(doc["generated_at"])),
+            expires_at=require_aware(datetime.fromisoformat(doc["expires_at"])),
             member_classes=tuple(doc["member_classes"]),
             ocsp_freshness_s=int(doc["ocsp_freshness_seconds"]),
             approved_cas=tuple(x509.load_der_x509_certificate(base64.b64decode(c))
@@ -76,8 +82,13 @@ def decode(data: bytes) -> GlobalConf:
                 )
                 for s in doc["security_servers"]
             ),
+            global_groups=tuple(
+                GlobalGroup(GlobalGroupId.parse(g["id"]), str(g["description"]),
+                            frozenset(ClientId.parse(m) for m in g["members"]))
+                for g in doc.get("global_groups", [])
+            ),
         )
-    except (KeyError, TypeError, ValueError, binascii.Error) as e:
+    except (KeyError, TypeError, ValueError, binascii.Error, InvalidMessage) as e:
         raise OutdatedGlobalConf(f"global configuration is malformed: {e}") from e
 
 

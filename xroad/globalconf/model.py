@@ -8,7 +8,7 @@ from datetime import datetime
 from cryptography import x509
 
 from xroad.errors import OutdatedGlobalConf, UnknownMember
-from xroad.identifiers import ClientId, SecurityServerId
+from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,13 @@ class SecurityServerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class GlobalGroup:
+    id: GlobalGroupId
+    description: str
+    members: frozenset[ClientId]
+
+
+@dataclass(frozen=True, slots=True)
 class GlobalConf:
     instance: str
     version: int  # increases with every generation; an older one is never accepted again
@@ -37,6 +44,10 @@ class GlobalConf:
     security_servers: tuple[SecurityServerInfo, ...]
     approved_cas: tuple[x509.Certificate, ...] = field(repr=False)
     ocsp_freshness_s: int = 3600
+    global_groups: tuple[GlobalGroup, ...] = ()
+
+    def global_group_members(self) -> dict[GlobalGroupId, frozenset[ClientId]]:
+        return {g.id: g.members for g in self.global_groups}
 
     def ensure_fresh(self, at: datetime) -> None:
         if at.tzinfo is None:

@@ -34,6 +34,8 @@ FAULTS: Final[Mapping[type[e.XRoadError], tuple[str, bool]]] = {
     e.CertificateError: ("CertValidation", False),
     e.SslAuthenticationFailed: ("SslAuthenticationFailed", False),
     e.InconsistentResponse: ("InconsistentResponse", False),
+    e.ReplayedMessage: ("ReplayedMessage", False),
+    e.ClockSkew: ("ClockSkew", False),
     e.VerificationError: ("InvalidSignatureValue", False),
     e.TransportError: ("NetworkError", False),
     e.ServiceFailed: ("ServiceFailed", False),

@@ -29,6 +29,7 @@ from xroad.messages.multipart import Part
 from xroad.proxy.context import FAULT_CONTENT_TYPE, PROXY_VERSION, SecurityServer
 from xroad.proxy.exchange import Exchange, HttpRequest, HttpResponse
 from xroad.proxy.http import PeerClient
+from xroad.replay import check_signing_time
 from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
 
 log = structlog.get_logger(__name__)
@@ -147,6 +148,7 @@ class ClientProxy:
                 request_id=exchange.request_id,
                 expected_signer=str(exchange.service.provider.member),
                 approved_cas=conf.approved_cas, at=now)
+            check_signing_time(verified.manifest.signed_at, now, ss.max_clock_skew)
         except XRoadError as e:
             fault = to_fault(e, "ClientProxy", ss.fault_spelling, "")
             await ss.record(exchange.record(server_name, "response", ss.clock.now(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from audit.record import AuditRecord
@@ -16,6 +16,7 @@ from xroad.globalconf.model import GlobalConf
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
 from xroad.messages.faults import FaultSpelling
+from xroad.replay import ReplayGuard
 from xroad.serverconf import ServerConf
 from xroad.signing.signer import Signer
 
@@ -37,12 +38,18 @@ class SecurityServer:
     clock: Clock
     limits: Limits
     fault_spelling: FaultSpelling
+    replay: ReplayGuard
+    max_clock_skew: timedelta = timedelta(seconds=300)
 
     def signer_for(self, member: ClientId) -> Signer:
         try:
             return self.signers[member.member]
         except KeyError as e:
             raise InternalError(f"no signing key for member {member.member} on this server") from e
+
+    async def remember(self, client: ClientId, message_id: str, at: datetime) -> None:
+        """Refuse a message id this client already used (`ReplayedMessage`)."""
+        await asyncio.to_thread(self.replay.remember, str(client), message_id, at)
 
     async def record(self, record: AuditRecord) -> int:
         """Append to the audit log off the event loop; raises `LoggingFailed` on failure."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from contextlib import suppress
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -24,6 +25,7 @@ from xroad.proxy.app import create_client_app, create_server_app
 from xroad.proxy.client_proxy import ClientProxy
 from xroad.proxy.context import SecurityServer
 from xroad.proxy.http import PeerClient, ServiceClient
+from xroad.proxy.replay_store import SqlReplayGuard
 from xroad.proxy.server_proxy import ServerProxy
 from xroad.serverconf import parse as parse_serverconf
 from xroad.settings import SecurityServerSettings
@@ -90,11 +92,13 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await _first_globalconf(confs)
 
     audit = SqlAuditStore(settings.audit_url())
+    skew = timedelta(seconds=settings.max_clock_skew_s)
+    replay = SqlReplayGuard(settings.replay_url(), window=2 * skew)
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
         serverconf=parse_serverconf((settings.data_dir / "serverconf.toml").read_text()),
         signers=_unlock_signers(token, pin), audit=audit, clock=clock, limits=limits,
-        fault_spelling=settings.fault_spelling)
+        fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew)
     ca_pem = _tls_trust(confs, settings)
     auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
     peers = PeerClient(tls.client_context(auth_cert, auth_key, pin, ca_pem),
@@ -130,3 +134,4 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await peers.close()
     await services.close()
     audit.close()
+    replay.close()

@@ -22,6 +22,7 @@ from xroad.proxy.context import FAULT_CONTENT_TYPE, SecurityServer
 from xroad.proxy.exchange import Exchange, HttpResponse
 from xroad.proxy.http import ServiceClient
 from xroad.proxy.peer import authenticate_peer
+from xroad.replay import check_signing_time
 from xroad.serverconf import ServiceType
 from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
 
@@ -80,10 +81,16 @@ class ServerProxy:
             if exchange.client not in peer.clients:
                 raise SslAuthenticationFailed(
                     f"{exchange.client} is not a client of security server {peer.id}")
+            check_signing_time(m.signed_at, at, ss.max_clock_skew)
+            await ss.remember(exchange.client, exchange.message_id, at)
             description = ss.serverconf.service(exchange.service)
             if not ss.serverconf.hosts(exchange.service.provider):
                 raise errors.UnknownService(f"{exchange.service.provider} is not hosted here")
-            check_access(exchange.client, exchange.service, ss.serverconf.access_rights)
+            method, path = _endpoint(kind, verified)
+            check_access(exchange.client, exchange.service, ss.serverconf.access_rights,
+                         method=method, path=path,
+                         local_groups=ss.serverconf.local_group_members(),
+                         global_groups=conf.global_group_members())
             await ss.record(exchange.record(
                 str(ss.server_id), "request", at, outcome="ok",
                 message_digest=digest(verified.parts[0].data),
@@ -172,6 +179,14 @@ def _claimed_exchange(kind: str, parts: list[Part], request_id: str, ss: Securit
         return Exchange(request_id, h.message_id, h.client, h.service, h.user_id, h.issue,
                         h.represented_party)
     raise errors.InvalidMessage(f"unknown message type {kind!r}")
+
+
+def _endpoint(kind: str, verified: VerifiedMessage) -> tuple[str | None, str | None]:
+    """Method and path for endpoint-level access rights (REST only)."""
+    if kind != "REST":
+        return None, None
+    request = rest.RestRequest.decode(verified.parts[0].data)
+    return request.method, request.path or "/"
 
 
 def _fault_response(fault: Fault) -> HttpResponse:
