@@ -109,3 +109,7 @@ class ReplayedMessage(VerificationError):
 
 class ClockSkew(VerificationError):
     """The message was signed too long ago or too far in the future."""
+
+
+class DecryptionFailed(VerificationError):
+    """An encrypted message is not for us, was altered, truncated or re-ordered."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xroad.encryption import Suite
 from xroad.messages.faults import FaultSpelling
 
 
@@ -52,6 +53,7 @@ class CentralServerSettings(BaseSettings):
     database_url: str | None = None
     conf_validity_s: int = 600
     conf_generation_s: float = 60.0
+    encryption_suite: Suite = Suite.X25519_AES256GCM  # 2: ML-KEM-768 + X25519 hybrid
     log_json: bool = True
 
     def db_url(self) -> str:

@@ -48,6 +48,7 @@ class SecurityServer(Base):
     address: Mapped[str] = mapped_column(String(1000))
     owner: Mapped[Member] = relationship(back_populates="servers")
     auth_certs: Mapped[list[AuthCert]] = relationship(cascade="all, delete-orphan")
+    encryption_keys: Mapped[list[EncryptionKey]] = relationship(cascade="all, delete-orphan")
     clients: Mapped[list[ServerClient]] = relationship(cascade="all, delete-orphan")
 
 
@@ -57,6 +58,17 @@ class AuthCert(Base):
     server_id: Mapped[int] = mapped_column(ForeignKey("security_server.id"))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     der: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EncryptionKey(Base):
+    """A security server's public key for message encryption, one per suite."""
+
+    __tablename__ = "encryption_key"
+    __table_args__ = (UniqueConstraint("server_id", "suite"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("security_server.id"))
+    suite: Mapped[int]
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ServerClient(Base):

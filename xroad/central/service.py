@@ -16,6 +16,7 @@ from xroad.central.models import (
     ApprovedCa,
     AuthCert,
     Base,
+    EncryptionKey,
     GlobalGroup,
     GlobalGroupMember,
     Member,
@@ -27,6 +28,7 @@ from xroad.central.models import (
 )
 from xroad.central.seed import InstanceSeed
 from xroad.clock import Clock
+from xroad.encryption import RecipientKey, Suite
 from xroad.errors import UnknownMember
 from xroad.globalconf import codec
 from xroad.globalconf.model import GlobalConf, MemberInfo, SecurityServerInfo
@@ -40,9 +42,11 @@ log = structlog.get_logger(__name__)
 class Registry:
     """Members, subsystems and security servers of one instance, in the central database."""
 
-    def __init__(self, engine: Engine, instance: str) -> None:
+    def __init__(self, engine: Engine, instance: str,
+                 encryption_suite: Suite = Suite.X25519_AES256GCM) -> None:
         self._engine = engine
         self.instance = instance
+        self.encryption_suite = encryption_suite
         Base.metadata.create_all(engine)
 
     def apply_seed(self, seed: InstanceSeed) -> None:
@@ -110,6 +114,17 @@ class Registry:
             if s.scalars(select(AuthCert).where(AuthCert.sha256 == digest)).first() is None:
                 server.auth_certs.append(AuthCert(sha256=digest, der=der))
 
+    def set_encryption_key(self, server_id: SecurityServerId, key: RecipientKey) -> None:
+        with Session(self._engine) as s, s.begin():
+            server = self._server(s, server_id)
+            if server is None:
+                raise UnknownMember(f"security server {server_id} is not registered")
+            for old in [k for k in server.encryption_keys if k.suite == int(key.suite)]:
+                server.encryption_keys.remove(old)
+            s.flush()
+            server.encryption_keys.append(EncryptionKey(suite=int(key.suite),
+                                                        public_key=key.public_bytes))
+
     def add_approved_ca(self, name: str, cert: x509.Certificate) -> None:
         der = cert.public_bytes(serialization.Encoding.DER)
         with Session(self._engine) as s, s.begin():
@@ -122,7 +137,8 @@ class Registry:
                                 .order_by(Member.member_class, Member.member_code)).all()
             servers = s.scalars(select(SecurityServer).options(
                 selectinload(SecurityServer.owner), selectinload(SecurityServer.auth_certs),
-                selectinload(SecurityServer.clients)).order_by(SecurityServer.id)).all()
+                selectinload(SecurityServer.clients),
+                selectinload(SecurityServer.encryption_keys)).order_by(SecurityServer.id)).all()
             classes = s.scalars(select(MemberClass.code).order_by(MemberClass.code)).all()
             cas = s.scalars(select(ApprovedCa).order_by(ApprovedCa.id)).all()
             groups = s.scalars(select(GlobalGroup).options(selectinload(GlobalGroup.members))
@@ -138,8 +154,12 @@ class Registry:
                                                  srv.owner.member_code), srv.server_code),
                     address=srv.address,
                     auth_cert_hashes=frozenset(c.sha256 for c in srv.auth_certs),
-                    clients=frozenset(ClientId.parse(c.client) for c in srv.clients))
+                    clients=frozenset(ClientId.parse(c.client) for c in srv.clients),
+                    encryption_keys=tuple(RecipientKey(Suite(k.suite), k.public_key)
+                                          for k in sorted(srv.encryption_keys,
+                                                          key=lambda k: k.suite)))
                     for srv in servers if srv.address),
+                encryption_suite=self.encryption_suite,
                 approved_cas=tuple(x509.load_der_x509_certificate(ca.der) for ca in cas),
                 global_groups=tuple(GlobalGroupInfo(
                     GlobalGroupId(self.instance, g.code), g.description,

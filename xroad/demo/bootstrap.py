@@ -5,6 +5,7 @@ Everything is created on first run and reused afterwards; only addresses (ports)
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from keys import sealed
 from keys.devpki import DevCa, ensure_dev_ca, new_key
 from keys.token import SoftwareToken
 from xroad.access import AccessRight, Endpoint
@@ -27,9 +29,10 @@ from xroad.demo.topology import (
     DemoServer,
     servers,
 )
+from xroad.encryption import SEED_SIZE, Suite, keypair_from_seed
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.identifiers import ClientId, GlobalGroupId
-from xroad.proxy.runner import AUTH_KEY_LABEL, signing_label
+from xroad.proxy.runner import AUTH_KEY_LABEL, ENCRYPTION_SEED_FILE, signing_label
 from xroad.serverconf import ServerConf, ServiceDescription, ServiceType, render
 
 
@@ -89,13 +92,24 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> N
     for server in servers(ports):
         directory = layout.server_dir(server)
         _server_token(directory / "token", server, hosted[server.id], ca, pin, at)
-        auth = SoftwareToken(directory / "token").unlock(AUTH_KEY_LABEL, pin).certificate
-        registry.set_server_address(server.id, f"https://127.0.0.1:{server.server_port}")
-        registry.add_auth_cert(server.id, auth)
+        _register(registry, server, directory / "token", pin)
         shutil.copyfile(layout.pki / "ca-chain.pem", directory / "ca-chain.pem")
         (directory / "serverconf.toml").write_text(
             render(_serverconf(server, hosted[server.id], ports)), encoding="utf-8")
     registry.close()
+
+
+def _register(registry: Registry, server: DemoServer, token_dir: Path, pin: str) -> None:
+    """What the central server must know of a server: address, TLS and encryption keys."""
+    auth = SoftwareToken(token_dir).unlock(AUTH_KEY_LABEL, pin).certificate
+    registry.set_server_address(server.id, f"https://127.0.0.1:{server.server_port}")
+    registry.add_auth_cert(server.id, auth)
+    seed_path = token_dir / ENCRYPTION_SEED_FILE
+    if not seed_path.exists():
+        sealed.seal(seed_path, os.urandom(SEED_SIZE), pin)
+    secret = sealed.unseal(seed_path, pin)
+    for suite in Suite:
+        registry.set_encryption_key(server.id, keypair_from_seed(secret, suite).recipient)
 
 
 def _server_token(directory: Path, server: DemoServer, clients: tuple[ClientId, ...], ca: DevCa,

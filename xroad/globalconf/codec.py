@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from xroad.clock import require_aware
+from xroad.encryption import RecipientKey, Suite
 from xroad.errors import InvalidMessage, OutdatedGlobalConf, VerificationError
 from xroad.globalconf.model import GlobalConf, GlobalGroup, MemberInfo, SecurityServerInfo
 from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
@@ -47,9 +48,13 @@ def encode(conf: GlobalConf) -> bytes:
         "security_servers": [
             {"id": str(s.id), "address": s.address,
              "auth_cert_hashes": sorted(s.auth_cert_hashes),
-             "clients": sorted(str(c) for c in s.clients)}
+             "clients": sorted(str(c) for c in s.clients),
+             "encryption_keys": [{"suite": int(k.suite),
+                                  "public_key": base64.b64encode(k.public_bytes).decode()}
+                                 for k in s.encryption_keys]}
             for s in conf.security_servers
         ],
+        "encryption_suite": int(conf.encryption_suite),
         "global_groups": [
             {"id": str(g.id), "description": g.description,
              "members": sorted(str(m) for m in g.members)}
@@ -79,9 +84,13 @@ def decode(data: bytes) -> GlobalConf:
                     address=s["address"],
                     auth_cert_hashes=frozenset(s["auth_cert_hashes"]),
                     clients=frozenset(ClientId.parse(c) for c in s["clients"]),
+                    encryption_keys=tuple(
+                        RecipientKey(Suite(k["suite"]), base64.b64decode(k["public_key"]))
+                        for k in s.get("encryption_keys", [])),
                 )
                 for s in doc["security_servers"]
             ),
+            encryption_suite=Suite(doc.get("encryption_suite", Suite.X25519_AES256GCM)),
             global_groups=tuple(
                 GlobalGroup(GlobalGroupId.parse(g["id"]), str(g["description"]),
                             frozenset(ClientId.parse(m) for m in g["members"]))

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from cryptography import x509
 
+from xroad.encryption import RecipientKey, Suite
 from xroad.errors import OutdatedGlobalConf, UnknownMember
 from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
 
@@ -24,6 +25,13 @@ class SecurityServerInfo:
     address: str  # base URL of the server proxy's mutual-TLS endpoint, e.g. https://host:5500
     auth_cert_hashes: frozenset[str]  # hex SHA-256 of the registered authentication certificates
     clients: frozenset[ClientId]
+    encryption_keys: tuple[RecipientKey, ...] = ()
+
+    def encryption_key(self, suite: Suite) -> RecipientKey:
+        for key in self.encryption_keys:
+            if key.suite is suite:
+                return key
+        raise OutdatedGlobalConf(f"security server {self.id} publishes no {suite.name} key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,7 @@ class GlobalConf:
     approved_cas: tuple[x509.Certificate, ...] = field(repr=False)
     ocsp_freshness_s: int = 3600
     global_groups: tuple[GlobalGroup, ...] = ()
+    encryption_suite: Suite = Suite.X25519_AES256GCM
 
     def global_group_members(self) -> dict[GlobalGroupId, frozenset[ClientId]]:
         return {g.id: g.members for g in self.global_groups}

@@ -36,6 +36,7 @@ FAULTS: Final[Mapping[type[e.XRoadError], tuple[str, bool]]] = {
     e.InconsistentResponse: ("InconsistentResponse", False),
     e.ReplayedMessage: ("ReplayedMessage", False),
     e.ClockSkew: ("ClockSkew", False),
+    e.DecryptionFailed: ("DecryptionFailed", False),
     e.VerificationError: ("InvalidSignatureValue", False),
     e.TransportError: ("NetworkError", False),
     e.ServiceFailed: ("ServiceFailed", False),

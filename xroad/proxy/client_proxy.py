@@ -14,6 +14,8 @@ import structlog
 from cryptography.hazmat.primitives import serialization
 
 from xroad import errors
+from xroad.encryption import CONTENT_TYPE as ENCRYPTED
+from xroad.encryption import decrypt, encrypt
 from xroad.errors import BadRequest, InconsistentResponse, UnknownMember, XRoadError
 from xroad.globalconf.model import GlobalConf
 from xroad.identifiers import ClientId
@@ -26,7 +28,13 @@ from xroad.messages.faults import (
     to_fault,
 )
 from xroad.messages.multipart import Part
-from xroad.proxy.context import FAULT_CONTENT_TYPE, PROXY_VERSION, SecurityServer
+from xroad.proxy.context import (
+    FAULT_CONTENT_TYPE,
+    INNER_CONTENT_TYPE,
+    PROXY_VERSION,
+    SecurityServer,
+    encryption_context,
+)
 from xroad.proxy.exchange import Exchange, HttpRequest, HttpResponse
 from xroad.proxy.http import PeerClient
 from xroad.replay import check_signing_time
@@ -125,7 +133,7 @@ class ClientProxy:
             parts, direction=Direction.REQUEST, request_id=exchange.request_id,
             message_id=exchange.message_id, client=str(exchange.client),
             service=str(exchange.service), signer=signer, chain=signer.chain, at=at)
-        content_type, body = multipart.encode([*parts, signature])
+        inner_type, plain = multipart.encode([*parts, signature])
         server_name = str(ss.server_id)
         await ss.record(exchange.record(
             server_name, "request", at, outcome="ok", message_digest=digest(parts[0].data),
@@ -134,17 +142,27 @@ class ClientProxy:
                 serialization.Encoding.DER)).hexdigest()))
         try:
             target = servers[0]
+            body = b"".join(encrypt([plain], target.encryption_key(conf.encryption_suite),
+                                    encryption_context("request", exchange.request_id,
+                                                       ss.server_id, target.id)))
             reply = await self._peers.post(
                 target.address.rstrip("/") + "/", target.auth_cert_hashes,
-                {"Content-Type": content_type, "X-Road-Request-Id": exchange.request_id,
-                 "X-Road-Message-Type": kind, "X-Proxy-Version": PROXY_VERSION},
+                {"Content-Type": ENCRYPTED, INNER_CONTENT_TYPE: inner_type,
+                 "X-Road-Request-Id": exchange.request_id, "X-Road-Message-Type": kind,
+                 "X-Proxy-Version": PROXY_VERSION},
                 body, ss.limits.service_timeout_s)
             now = ss.clock.now()
-            reply_type = {k.lower(): v for k, v in reply.headers}.get("content-type", "")
+            reply_headers = {k.lower(): v for k, v in reply.headers}
+            reply_type = reply_headers.get("content-type", "")
             if reply_type.startswith(FAULT_CONTENT_TYPE):
                 raise parse_rest_error(reply.body)
+            if reply_type != ENCRYPTED:
+                raise errors.DecryptionFailed(f"response is not encrypted ({reply_type!r})")
+            answer = decrypt(reply.body, ss.encryption_keys, encryption_context(
+                "response", exchange.request_id, target.id, ss.server_id))
             verified = verify_message(
-                multipart.decode(reply_type, reply.body), direction=Direction.RESPONSE,
+                multipart.decode(reply_headers.get(INNER_CONTENT_TYPE.lower(), ""), answer),
+                direction=Direction.RESPONSE,
                 request_id=exchange.request_id,
                 expected_signer=str(exchange.service.provider.member),
                 approved_cas=conf.approved_cas, at=now)

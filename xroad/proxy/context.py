@@ -11,6 +11,7 @@ from typing import Protocol
 from audit.record import AuditRecord
 from audit.store import AuditStore
 from xroad.clock import Clock
+from xroad.encryption import KeyPair
 from xroad.errors import InternalError
 from xroad.globalconf.model import GlobalConf
 from xroad.identifiers import ClientId, SecurityServerId
@@ -21,6 +22,7 @@ from xroad.serverconf import ServerConf
 from xroad.signing.signer import Signer
 
 PROXY_VERSION = "xroad-bus/1"
+INNER_CONTENT_TYPE = "X-Road-Encrypted-Content-Type"
 FAULT_CONTENT_TYPE = "application/x-road-fault+json"
 
 
@@ -39,6 +41,7 @@ class SecurityServer:
     limits: Limits
     fault_spelling: FaultSpelling
     replay: ReplayGuard
+    encryption_keys: Mapping[bytes, KeyPair]  # key id -> this server's key pair, per suite
     max_clock_skew: timedelta = timedelta(seconds=300)
 
     def signer_for(self, member: ClientId) -> Signer:
@@ -54,3 +57,9 @@ class SecurityServer:
     async def record(self, record: AuditRecord) -> int:
         """Append to the audit log off the event loop; raises `LoggingFailed` on failure."""
         return await asyncio.to_thread(self.audit.append, record)
+
+
+def encryption_context(direction: str, request_id: str, sender: SecurityServerId,
+                       receiver: SecurityServerId) -> bytes:
+    """Binds an encrypted message to one exchange and one pair of servers."""
+    return f"xroad-bus/1\n{direction}\n{request_id}\n{sender}\n{receiver}".encode()

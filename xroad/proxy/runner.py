@@ -13,8 +13,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from cryptography.hazmat.primitives import serialization
 
 from audit.store import SqlAuditStore
+from keys import sealed
 from keys.token import SoftwareToken
 from xroad.clock import SystemClock
+from xroad.encryption import KeyPair, Suite, key_id, keypair_from_seed
 from xroad.errors import OutdatedGlobalConf
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.globalconf.refresh import GlobalConfClient
@@ -34,6 +36,7 @@ from xroad.signing.signer import Signer
 log = structlog.get_logger(__name__)
 
 AUTH_KEY_LABEL = "auth"
+ENCRYPTION_SEED_FILE = "encryption.seed"
 SIGN_KEY_PREFIX = "sign-"
 _STARTUP_CONF_WAIT_S = 30.0
 
@@ -71,6 +74,12 @@ async def _first_globalconf(confs: GlobalConfClient) -> None:
             await asyncio.sleep(0.5)
 
 
+def _encryption_keys(token: SoftwareToken, pin: str) -> dict[bytes, KeyPair]:
+    seed = sealed.unseal(token.directory / ENCRYPTION_SEED_FILE, pin)
+    pairs = [keypair_from_seed(seed, suite) for suite in Suite]
+    return {key_id(p.public_bytes): p for p in pairs}
+
+
 def _tls_trust(confs: GlobalConfClient, settings: SecurityServerSettings) -> str:
     """Approved CAs from global configuration; the bootstrap copy only if there is none yet."""
     try:
@@ -98,7 +107,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
         server_id=server_id, globalconf=confs,
         serverconf=parse_serverconf((settings.data_dir / "serverconf.toml").read_text()),
         signers=_unlock_signers(token, pin), audit=audit, clock=clock, limits=limits,
-        fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew)
+        fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
+        encryption_keys=_encryption_keys(token, pin))
     ca_pem = _tls_trust(confs, settings)
     auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
     peers = PeerClient(tls.client_context(auth_cert, auth_key, pin, ca_pem),

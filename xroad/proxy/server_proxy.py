@@ -14,11 +14,18 @@ from cryptography.hazmat.primitives import serialization
 
 from xroad import errors
 from xroad.access import check_access
+from xroad.encryption import CONTENT_TYPE as ENCRYPTED
+from xroad.encryption import decrypt, encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
 from xroad.messages import multipart, rest, soap
 from xroad.messages.faults import Fault, rest_error_body, to_fault
 from xroad.messages.multipart import Part
-from xroad.proxy.context import FAULT_CONTENT_TYPE, SecurityServer
+from xroad.proxy.context import (
+    FAULT_CONTENT_TYPE,
+    INNER_CONTENT_TYPE,
+    SecurityServer,
+    encryption_context,
+)
 from xroad.proxy.exchange import Exchange, HttpResponse
 from xroad.proxy.http import ServiceClient
 from xroad.proxy.peer import authenticate_peer
@@ -63,7 +70,11 @@ class ServerProxy:
         request_id = headers.get("x-road-request-id", "")
         if not request_id:
             raise errors.InvalidMessage("X-Road-Request-Id is missing")
-        parts = multipart.decode(headers.get("content-type", ""), body)
+        if headers.get("content-type") != ENCRYPTED:
+            raise errors.DecryptionFailed("messages between security servers must be encrypted")
+        plain = decrypt(body, ss.encryption_keys,
+                        encryption_context("request", request_id, peer.id, ss.server_id))
+        parts = multipart.decode(headers.get(INNER_CONTENT_TYPE.lower(), ""), plain)
         kind = headers.get("x-road-message-type", "")
         exchange = _claimed_exchange(kind, parts, request_id, ss)
         structlog.contextvars.bind_contextvars(
@@ -110,7 +121,10 @@ class ServerProxy:
                 message_id=exchange.message_id, client=str(exchange.client),
                 service=str(exchange.service), signer=signer, chain=signer.chain,
                 at=ss.clock.now(), request_hash=request_hash)
-            content_type, out = multipart.encode([*response_parts, signature])
+            inner_type, out = multipart.encode([*response_parts, signature])
+            sealed = b"".join(encrypt([out], peer.encryption_key(conf.encryption_suite),
+                                      encryption_context("response", request_id, ss.server_id,
+                                                         peer.id)))
             await ss.record(exchange.record(
                 str(ss.server_id), "response", ss.clock.now(), outcome="ok",
                 message_digest=digest(response_parts[0].data),
@@ -126,7 +140,8 @@ class ServerProxy:
                 latency_ms=(time.perf_counter() - started) * 1000))
             raise
         log.info("exchange.served", client_server=str(peer.id))
-        return HttpResponse(200, (("Content-Type", content_type),), out)
+        return HttpResponse(200, (("Content-Type", ENCRYPTED), (INNER_CONTENT_TYPE, inner_type)),
+                            sealed)
 
     async def _call_rest(self, verified: VerifiedMessage, base_url: str, timeout_s: float
                          ) -> list[Part]:
