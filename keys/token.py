@@ -64,8 +64,17 @@ class SoftwareToken:
     def labels(self) -> list[str]:
         return sorted(p.name.removesuffix(".key.pem") for p in self.directory.glob("*.key.pem"))
 
+    def purpose_path(self, label: str) -> Path:
+        """Where `keys.csr` records what the key is for (a `keys.profiles.KeyPurpose`)."""
+        return self.directory / f"{label}.purpose.json"
+
     def store(self, label: str, key: PrivateKeyTypes, chain: list[x509.Certificate],
               pin: str) -> None:
+        self.store_key(label, key, pin)
+        self.store_certificate(label, chain)
+
+    def store_key(self, label: str, key: PrivateKeyTypes, pin: str) -> None:
+        """Store a key that has no certificate yet (between key generation and CSR import)."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = key.private_bytes(
             serialization.Encoding.PEM,
@@ -75,19 +84,27 @@ class SoftwareToken:
         path = self.key_path(label)
         path.write_bytes(data)
         path.chmod(0o600)
-        self.store_certificate(label, chain)
 
     def store_certificate(self, label: str, chain: list[x509.Certificate]) -> None:
         self.cert_path(label).write_bytes(
             b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
 
-    def unlock(self, label: str, pin: str) -> SoftwareSigner:
+    def load_key(self, label: str, pin: str) -> PrivateKeyTypes:
         try:
-            key = serialization.load_pem_private_key(self.key_path(label).read_bytes(),
-                                                     password=pin.encode())
+            return serialization.load_pem_private_key(self.key_path(label).read_bytes(),
+                                                      password=pin.encode())
         except FileNotFoundError as e:
             raise TokenLocked(f"no key {label!r} in token {self.directory}") from e
         except (ValueError, TypeError) as e:
             raise TokenLocked(f"cannot unlock key {label!r}: wrong PIN?") from e
+
+    def chain_of(self, label: str) -> tuple[x509.Certificate, ...]:
+        """The stored certificate chain, empty while the key awaits its certificate."""
+        path = self.cert_path(label)
+        data = path.read_bytes() if path.exists() else b""
+        return tuple(x509.load_pem_x509_certificates(data)) if data.strip() else ()
+
+    def unlock(self, label: str, pin: str) -> SoftwareSigner:
+        key = self.load_key(label, pin)
         chain = tuple(x509.load_pem_x509_certificates(self.cert_path(label).read_bytes()))
         return SoftwareSigner(label, key, chain)

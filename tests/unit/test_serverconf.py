@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xroad.access import AccessRight, check_access
+from xroad.access import AccessRight, Endpoint, check_access
 from xroad.errors import AccessDenied, InvalidMessage, UnknownService
-from xroad.identifiers import ClientId, SecurityServerId, ServiceId
+from xroad.identifiers import ClientId, GlobalGroupId, LocalGroupId, SecurityServerId, ServiceId
 from xroad.serverconf import ServerConf, ServiceDescription, ServiceType, parse, render
 
 LAND = ClientId.parse("MN/GOV/ALAMGAC/land")
@@ -59,7 +59,11 @@ CONF = ServerConf(
         AccessRight(LAND, CIVIL, "getPerson"),
         AccessRight(LAND, CIVIL, "persons"),
         AccessRight(ClientId.parse("MN/GOV/ALAMGAC"), CIVIL, "getPerson"),
+        AccessRight(LocalGroupId("registries"), CIVIL, "persons", Endpoint("GET", "/persons/*")),
+        AccessRight(GlobalGroupId("MN", "tax-auditors"), CIVIL, "persons",
+                    Endpoint("*", "/public/**")),
     ),
+    local_groups=(("registries", frozenset({LAND, ClientId.parse("MN/GOV/MTA/tax")})),),
 )
 
 
@@ -136,9 +140,12 @@ def test_malformed_serverconf(text):
 
 ident = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'()+,-.=?",
                 min_size=1, max_size=8)
-# Any text a str can hold in a TOML file; DEL is excluded only because of the xfail above.
-url_chars = st.characters(exclude_categories=("Cs",), exclude_characters="\x7f")
+# Any text a Python str can carry into a UTF-8 file (lone surrogates cannot), controls included.
+url_chars = st.characters(exclude_categories=("Cs",))
 clients = st.builds(ClientId, ident, ident, ident, st.none() | ident)
+subjects = clients | st.builds(GlobalGroupId, ident, ident) | st.builds(LocalGroupId, ident)
+endpoints = st.none() | st.builds(Endpoint, st.sampled_from(["GET", "POST", "*"]),
+                                  st.text(url_chars, max_size=20).map(lambda p: "/" + p))
 
 
 @given(
@@ -147,11 +154,15 @@ clients = st.builds(ClientId, ident, ident, ident, st.none() | ident)
     services=st.lists(st.builds(ServiceDescription, clients, ident, st.sampled_from(ServiceType),
                                 st.text(url_chars, max_size=30),
                                 st.floats(0.001, 3600, allow_nan=False)), max_size=3).map(tuple),
-    rights=st.lists(st.builds(AccessRight, clients, clients, ident), max_size=5).map(tuple),
+    rights=st.lists(st.builds(AccessRight, subjects, clients, ident, endpoints),
+                    max_size=5).map(tuple),
+    local_groups=st.lists(st.tuples(ident, st.frozensets(clients, max_size=3)),
+                          max_size=2).map(tuple),
 )
-def test_any_serverconf_round_trips(server, hosted, services, rights):
-    conf = ServerConf(server, hosted, services, rights)
+def test_any_serverconf_round_trips(server, hosted, services, rights, local_groups):
+    conf = ServerConf(server, hosted, services, rights, local_groups)
     parsed = parse(render(conf))
-    assert (parsed.server_id, parsed.clients, parsed.services) == (server, hosted, services)
+    assert (parsed.server_id, parsed.clients, parsed.services, parsed.local_groups) == (
+        server, hosted, services, local_groups)
     # The order of access rights carries no meaning, so it is not part of the contract.
     assert sorted(parsed.access_rights, key=repr) == sorted(rights, key=repr)

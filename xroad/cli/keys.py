@@ -124,10 +124,9 @@ def _purpose(member: str | None, server: str | None) -> KeyPurpose | None:
 
 
 def _describe(entry: KeyEntry) -> str:
-    purpose = entry.purpose
+    owner = f" ({entry.purpose.owner})" if entry.purpose else " (from the certificate)"
     lines = [entry.label,
-             f"  kind:       {purpose.usage if purpose else '?'}"
-             f"{f' ({purpose.owner})' if purpose else ' (not recorded)'}",
+             f"  kind:       {entry.usage}{owner}" if entry.usage else "  kind:       unknown",
              f"  algorithm:  {entry.algorithm}"]
     cert = entry.certificate
     if cert is None:
