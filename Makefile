@@ -33,3 +33,9 @@ test: lint typecheck unit
 
 clean:
 	rm -rf var $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run
+
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run --quick

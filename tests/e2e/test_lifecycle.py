@@ -65,3 +65,14 @@ def test_restart_reuses_data_and_unreachable_provider_is_a_server_fault(
         assert outcomes[-1] == "Server.ClientProxy.NetworkError"
     finally:
         second.stop()
+
+
+def test_sigterm_stops_every_process(fresh_demo_dir: Path) -> None:
+    demo = start_demo(fresh_demo_dir)
+    pids = [demo.pid(p.stem) for p in (fresh_demo_dir / "logs").glob("*.pid")]
+    demo.process.send_signal(signal.SIGTERM)
+    demo.process.wait(30)
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "a demo process outlived SIGTERM"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -45,6 +46,8 @@ def run_demo(data_dir: Path, *, free_ports: bool) -> int:
     pin = settings.token_pin.get_secret_value()
     bootstrap(layout, ports, pin, SystemClock().now())
     supervisor = Supervisor(layout.logs)
+    # `kill`, `timeout` and service managers send SIGTERM: stop the children as for Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         _start(supervisor, layout, ports, settings)
         _write_instance(layout, ports)
@@ -67,6 +70,10 @@ def run_demo(data_dir: Path, *, free_ports: bool) -> int:
     finally:
         supervisor.stop_all()
         typer.echo("All demo processes stopped.")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _choose_ports(free: bool) -> DemoPorts | None:

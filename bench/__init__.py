@@ -1,0 +1,1 @@
+"""Benchmark harness for the bus: `python -m bench.run` (see bench/README.md)."""
