@@ -34,6 +34,7 @@ from xroad.proxy.context import (
     PROXY_VERSION,
     SecurityServer,
     encryption_context,
+    logged_fault,
 )
 from xroad.proxy.exchange import Exchange, HttpRequest, HttpResponse
 from xroad.proxy.http import PeerClient
@@ -213,14 +214,8 @@ class ClientProxy:
         with structlog.contextvars.bound_contextvars(message_id=None, client=None, service=None):
             try:
                 return await handler(request)
-            except XRoadError as e:
-                fault = to_fault(e, "ClientProxy", self._ss.fault_spelling, str(uuid.uuid4()))
-                log.warning("fault", code=fault.code, fault_id=fault.fault_id,
-                            reason=fault.message)
-            except Exception:
-                fault = to_fault(errors.InternalError("internal error"), "ClientProxy",
-                                 self._ss.fault_spelling, str(uuid.uuid4()))
-                log.exception("fault", code=fault.code, fault_id=fault.fault_id)
+            except Exception as e:
+                fault = logged_fault(e, "ClientProxy", self._ss.fault_spelling)
             return fault_response(fault, soap_faults=soap_faults)
 
 

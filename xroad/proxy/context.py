@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import structlog
+
 from audit.record import AuditRecord
 from audit.store import AuditStore
 from xroad.clock import Clock
 from xroad.encryption import KeyPair
-from xroad.errors import InternalError
+from xroad.errors import InternalError, XRoadError
 from xroad.globalconf.model import GlobalConf
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
-from xroad.messages.faults import FaultSpelling
+from xroad.messages.faults import Fault, FaultSpelling, Origin, to_fault
 from xroad.replay import ReplayGuard
 from xroad.serverconf import ServerConf
 from xroad.signing.signer import Signer
+
+log = structlog.get_logger(__name__)
 
 PROXY_VERSION = "xroad-bus/1"
 INNER_CONTENT_TYPE = "X-Road-Encrypted-Content-Type"
@@ -63,3 +68,15 @@ def encryption_context(direction: str, request_id: str, sender: SecurityServerId
                        receiver: SecurityServerId) -> bytes:
     """Binds an encrypted message to one exchange and one pair of servers."""
     return f"xroad-bus/1\n{direction}\n{request_id}\n{sender}\n{receiver}".encode()
+
+
+def logged_fault(error: Exception, origin: Origin, spelling: FaultSpelling) -> Fault:
+    """The wire fault for `error`, logged with a fresh fault id; bugs never show a traceback."""
+    fault_id = str(uuid.uuid4())
+    if isinstance(error, XRoadError):
+        fault = to_fault(error, origin, spelling, fault_id)
+        log.warning("fault", code=fault.code, fault_id=fault_id, reason=fault.message)
+    else:
+        fault = to_fault(InternalError("internal error"), origin, spelling, fault_id)
+        log.error("fault", code=fault.code, fault_id=fault_id, exc_info=error)
+    return fault

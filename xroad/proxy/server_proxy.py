@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 
 import structlog
 from cryptography.hazmat.primitives import serialization
@@ -25,6 +24,7 @@ from xroad.proxy.context import (
     INNER_CONTENT_TYPE,
     SecurityServer,
     encryption_context,
+    logged_fault,
 )
 from xroad.proxy.exchange import Exchange, HttpResponse
 from xroad.proxy.http import ServiceClient
@@ -49,15 +49,8 @@ class ServerProxy:
             started = time.perf_counter()
             try:
                 return await self._handle(peer_cert_der, headers, body, started)
-            except XRoadError as e:
-                fault = to_fault(e, "ServerProxy", self._ss.fault_spelling, str(uuid.uuid4()))
-                log.warning("fault", code=fault.code, fault_id=fault.fault_id,
-                            reason=fault.message)
-            except Exception:
-                fault = to_fault(errors.InternalError("internal error"), "ServerProxy",
-                                 self._ss.fault_spelling, str(uuid.uuid4()))
-                log.exception("fault", code=fault.code, fault_id=fault.fault_id)
-            return _fault_response(fault)
+            except Exception as e:
+                return _fault_response(logged_fault(e, "ServerProxy", self._ss.fault_spelling))
 
     async def _handle(self, peer_cert_der: bytes | None, headers: dict[str, str],
                       body: bytes | None, started: float) -> HttpResponse:
