@@ -58,3 +58,12 @@ class CentralServerSettings(BaseSettings):
 
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'central.db'}"
+
+
+class DevPkiSettings(BaseSettings):
+    """The dev PKI's directory and PIN, for its OCSP responder and TSA (test environments)."""
+
+    model_config = SettingsConfigDict(env_prefix="XROAD_PKI_", frozen=True, extra="forbid")
+
+    dir: Path
+    token_pin: SecretStr

@@ -92,6 +92,11 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
            settings: DemoSettings) -> None:
     seed = load_demo_seed()
     pin = settings.token_pin.get_secret_value()
+    pki_env = {"XROAD_PKI_DIR": str(layout.pki), "XROAD_PKI_TOKEN_PIN": pin}
+    for name, port in (("ocsp", ports.ocsp), ("tsa", ports.tsa)):
+        typer.echo(f"Starting dev PKI {name.upper()} service ...")
+        child = supervisor.start(f"pki-{name}", ["serve", name, "--port", str(port)], pki_env)
+        supervisor.wait_healthy(child, f"http://127.0.0.1:{port}/health", require_ok=False)
     typer.echo("Starting central server ...")
     central = supervisor.start("central-server", ["serve", "central"], {
         "XROAD_CS_INSTANCE": seed.instance, "XROAD_CS_DATA_DIR": str(layout.central),
@@ -133,7 +138,9 @@ def _write_instance(layout: DemoLayout, ports: DemoPorts) -> None:
                      "rest_services": list(a.rest_services)}
             for a, port in zip(ADAPTERS, ports.adapters, strict=True)},
         "demo_client": {"subsystem": str(PORTAL), "security_server": str(servers(ports)[0].id)},
-        "trust_services": {"ca_certs": str(layout.pki / "ca-chain.pem")},
+        "trust_services": {"ca_certs": str(layout.pki / "ca-chain.pem"),
+                           "ocsp_url": f"http://127.0.0.1:{ports.ocsp}",
+                           "tsa_url": f"http://127.0.0.1:{ports.tsa}"},
         "data_dir": str(layout.root),
     }
     tmp = layout.root / "instance.json.tmp"
@@ -159,6 +166,8 @@ The demo instance {load_demo_seed().instance} is ready.
         f"  {a.name} registry ({a.subsystem})  http://127.0.0.1:{p}"
         for a, p in zip(ADAPTERS, ports.adapters, strict=True)) + f"""
 
+  dev PKI OCSP responder    http://127.0.0.1:{ports.ocsp}
+  dev PKI time-stamping     http://127.0.0.1:{ports.tsa}   (RFC 3161)
   instance description      {layout.root / 'instance.json'}
   logs                      {layout.logs}/
 

@@ -48,3 +48,27 @@ def adapter(name: str, port: int = 9001, host: str = "127.0.0.1") -> None:
 
     uvicorn.run(create_app(CivilRegistrySettings()), host=host, port=port,  # type: ignore[call-arg]
                 log_level="warning", access_log=False)
+
+
+@app.command()
+def ocsp(port: int = 8888, host: str = "127.0.0.1") -> None:
+    """The dev PKI's OCSP responder (XROAD_PKI_DIR, XROAD_PKI_TOKEN_PIN). TEST ONLY."""
+    from keys.services import run_ocsp_responder  # noqa: PLC0415
+    from xroad.logs import configure_logging  # noqa: PLC0415
+    from xroad.settings import DevPkiSettings  # noqa: PLC0415
+
+    settings = DevPkiSettings()  # type: ignore[call-arg]  # from the environment
+    configure_logging(json=True)
+    run_ocsp_responder(settings.dir, settings.token_pin.get_secret_value(), host, port)
+
+
+@app.command()
+def tsa(port: int = 8899, host: str = "127.0.0.1") -> None:
+    """The dev PKI's RFC 3161 time-stamping authority (XROAD_PKI_* settings). TEST ONLY."""
+    from keys.services import run_tsa  # noqa: PLC0415
+    from xroad.logs import configure_logging  # noqa: PLC0415
+    from xroad.settings import DevPkiSettings  # noqa: PLC0415
+
+    settings = DevPkiSettings()  # type: ignore[call-arg]  # from the environment
+    configure_logging(json=True)
+    run_tsa(settings.dir, settings.token_pin.get_secret_value(), host, port)

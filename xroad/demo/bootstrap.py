@@ -73,7 +73,8 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> N
     seed = load_demo_seed()
     for path in (layout.pki, layout.central, layout.logs, layout.adapters):
         path.mkdir(parents=True, exist_ok=True)
-    ca = ensure_dev_ca(layout.pki, seed.instance, pin, at)
+    ca = ensure_dev_ca(layout.pki, seed.instance, pin, at,
+                       ocsp_url=f"http://127.0.0.1:{ports.ocsp}")
     central_token = SoftwareToken(layout.central / "token")
     if not central_token.key_path(CONF_SIGNING_LABEL).exists():
         key = new_key()

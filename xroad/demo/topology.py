@@ -35,9 +35,12 @@ class DemoPorts:
     central: int
     servers: tuple[tuple[int, int], ...]  # (client port, server port) per security server
     adapters: tuple[int, ...]
+    ocsp: int
+    tsa: int
 
     def all(self) -> list[int]:
-        return [self.central, *(p for pair in self.servers for p in pair), *self.adapters]
+        return [self.central, *(p for pair in self.servers for p in pair), *self.adapters,
+                self.ocsp, self.tsa]
 
 
 PORTAL: Final = ClientId.parse("MN/GOV/EMONGOLIA/portal")
@@ -50,7 +53,7 @@ ADAPTERS: Final = (
                 rest_endpoints=("/*", "/*/family")),
 )
 DEFAULT_PORTS: Final = DemoPorts(central=4000, servers=((8080, 5500), (8081, 5501)),
-                                 adapters=(9001,))
+                                 adapters=(9001,), ocsp=8888, tsa=8899)
 
 
 def free_ports() -> DemoPorts:
@@ -69,7 +72,7 @@ def free_ports() -> DemoPorts:
     n = len(SERVER_IDS)
     return DemoPorts(central=ports[0],
                      servers=tuple((ports[1 + 2 * i], ports[2 + 2 * i]) for i in range(n)),
-                     adapters=tuple(ports[1 + 2 * n:]))
+                     adapters=tuple(ports[1 + 2 * n:-2]), ocsp=ports[-2], tsa=ports[-1])
 
 
 def ports_in_use(ports: DemoPorts, host: str = "127.0.0.1") -> list[int]:
