@@ -26,20 +26,12 @@ from keys.ocsp_responses import (
     internal_error,
     malformed_request,
 )
+from keys.services.http import read_at_most
 from xroad.clock import Clock, SystemClock
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_PORT: Final = 8888
-
-
-async def _read_at_most(request: Request, limit: int) -> bytes | None:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def create_ocsp_app(responder: OcspResponder, clock: Clock) -> FastAPI:
@@ -64,7 +56,7 @@ def create_ocsp_app(responder: OcspResponder, clock: Clock) -> FastAPI:
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type != REQUEST_MEDIA_TYPE:
             return await answer(None)
-        return await answer(await _read_at_most(request, MAX_REQUEST_BYTES))
+        return await answer(await read_at_most(request, MAX_REQUEST_BYTES))
 
     @app.get("/{encoded:path}", response_class=Response)
     async def get(encoded: str) -> Response:

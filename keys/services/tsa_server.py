@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from keys.devpki import load_dev_ca
+from keys.services.http import read_at_most
 from keys.tsa import QUERY_MEDIA_TYPE, REPLY_MEDIA_TYPE
 from keys.tsa_responses import MAX_QUERY_BYTES, TimeStampAuthority, TsaReply, reject
 from xroad.clock import Clock, SystemClock
@@ -23,15 +24,6 @@ from xroad.clock import Clock, SystemClock
 log = structlog.get_logger(__name__)
 
 DEFAULT_PORT: Final = 8899
-
-
-async def _read_at_most(request: Request, limit: int) -> bytes | None:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def create_tsa_app(tsa: TimeStampAuthority, clock: Clock) -> FastAPI:
@@ -51,7 +43,7 @@ def create_tsa_app(tsa: TimeStampAuthority, clock: Clock) -> FastAPI:
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type != QUERY_MEDIA_TYPE:
             return reply(reject("bad_request", f"Content-Type must be {QUERY_MEDIA_TYPE}"))
-        query = await _read_at_most(request, MAX_QUERY_BYTES)
+        query = await read_at_most(request, MAX_QUERY_BYTES)
         if query is None:
             return reply(reject("bad_data_format", "time-stamp query too large"))
         try:
