@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from xroad.demo.process import RunningDemo
+from xroad.demo.process import start_demo as start_running_demo
 
 STARTUP_TIMEOUT_S = 120.0
 CONSUMER = "MN/GOV/EMONGOLIA/ss1"
@@ -25,80 +22,27 @@ PROCESSES = {
 SECURITY_SERVERS = ("ss-consumer", "ss-provider")
 
 
-class DemoFailed(Exception):
-    """The demo did not come up; the message carries its output."""
-
-
-@dataclass
-class Demo:
-    data_dir: Path
-    process: subprocess.Popen[bytes]
-    output_path: Path
-
-    @property
-    def instance(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads((self.data_dir / "instance.json").read_text())
-        return doc
+class Demo(RunningDemo):
+    """The running demo, with the addresses and processes the benchmark measures."""
 
     def client_url(self, server_id: str) -> str:
-        return str(next(s["client_url"] for s in self.instance["security_servers"]
-                        if s["id"] == server_id))
+        return str(self.server(server_id)["client_url"])
 
     @property
     def civil_url(self) -> str:
         return str(self.instance["adapters"]["civil"]["url"])
 
     def pids(self) -> dict[str, int]:
-        logs = self.data_dir / "logs"
-        return {short: int((logs / f"{name}.pid").read_text())
-                for short, name in PROCESSES.items()}
+        return {short: self.pid(name) for short, name in PROCESSES.items()}
 
     def log_path(self, short_name: str) -> Path:
         return self.data_dir / "logs" / f"{PROCESSES[short_name]}.log"
 
-    def output(self) -> str:
-        return self.output_path.read_text(errors="replace")
-
-    def stop(self) -> int | None:
-        """SIGINT, as Ctrl-C would: the demo stops every process it started."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
 
 def start_demo(data_dir: Path) -> Demo:
     """Start the demo in `data_dir` and return once it printed "is ready"."""
-    output_path = data_dir.parent / "demo-output.txt"
-    with output_path.open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "xroad.cli.main", "demo", "--data-dir", str(data_dir),
-             "--free-ports"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    demo = Demo(data_dir, process, output_path)
-    try:
-        _wait_ready(demo)
-    except BaseException:
-        demo.stop()
-        raise
-    return demo
-
-
-def _wait_ready(demo: Demo) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if demo.process.poll() is not None:
-            raise DemoFailed(f"the demo exited with code {demo.process.returncode}:\n"
-                             f"{demo.output()}")
-        if "is ready" in demo.output():
-            return
-        time.sleep(0.2)
-    raise DemoFailed(f"the demo was not ready after {STARTUP_TIMEOUT_S:.0f} s:\n{demo.output()}")
+    running = start_running_demo(data_dir, STARTUP_TIMEOUT_S)
+    return Demo(running.data_dir, running.process, running.output_path)
 
 
 def log_problems(path: Path, keep: int = 10) -> dict[str, Any]:

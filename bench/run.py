@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import micro, report
-from bench.demo import CONSUMER, SECURITY_SERVERS, Demo, DemoFailed, log_problems, start_demo
+from bench.demo import CONSUMER, SECURITY_SERVERS, Demo, log_problems, start_demo
 from bench.load import PATHS, LoadFailed, LoadResult, LoadSpec, PathName, run_in_subprocess
 from bench.procstat import ProcSample, machine, sample
 from xroad.cli.demo import DEMO_PERSON, SOAP_EXAMPLE
+from xroad.demo.process import DemoStartFailed
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _STARTED = time.monotonic()
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="xroad-bench-"))
     try:
         doc, data_dir = run_benchmark(plan, work_dir)
-    except DemoFailed as e:
+    except DemoStartFailed as e:
         print(f"the demo did not start: {e}", file=sys.stderr)
         progress(f"kept {work_dir}")
         return 2

@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from audit.store import SqlAuditStore
-from tests.e2e.demo import RunningDemo
+from tests.e2e.demo import RunningDemo, audit_records
 from xroad.cli.demo import DEMO_PERSON, SOAP_EXAMPLE
 from xroad.limits import Limits
 from xroad.messages.soap import parse_soap
@@ -38,7 +38,7 @@ def signing_cert_sha256(demo: RunningDemo, server: str, member: str) -> str:
 
 
 def records_for(demo: RunningDemo, server: str, request_id: str) -> dict[str, dict]:
-    return {r["kind"]: r for r in demo.audit_records(server) if r["request_id"] == request_id}
+    return {r["kind"]: r for r in audit_records(demo, server) if r["request_id"] == request_id}
 
 
 def test_instance_json_follows_the_contract(demo: RunningDemo) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.demo import start_demo
+from tests.e2e.demo import audit_records, start_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def test_restart_reuses_data_and_unreachable_provider_is_a_server_fault(
         assert httpx.get(url + PERSON_PATH, headers={"X-Road-Client": PORTAL},
                          timeout=30).status_code == 200
         auth_cert = (first.server_dir("MN/GOV/GASR/ss1") / "token" / "auth.cert.pem").read_bytes()
-        records = len(first.audit_records("MN/GOV/GASR/ss1"))
+        records = len(audit_records(first, "MN/GOV/GASR/ss1"))
         pids = [first.pid(p.stem) for p in (fresh_demo_dir / "logs").glob("*.pid")]
         assert len(pids) == 6  # OCSP, TSA, central, civil registry, two security servers
     finally:
@@ -51,7 +51,7 @@ def test_restart_reuses_data_and_unreachable_provider_is_a_server_fault(
         assert "Reusing demo data" in second.output()
         provider_dir = second.server_dir("MN/GOV/GASR/ss1")
         assert (provider_dir / "token" / "auth.cert.pem").read_bytes() == auth_cert
-        assert len(second.audit_records("MN/GOV/GASR/ss1")) == records
+        assert len(audit_records(second, "MN/GOV/GASR/ss1")) == records
 
         os.kill(second.pid("ss-MN_GOV_GASR_ss1"), signal.SIGTERM)
         time.sleep(1)
@@ -61,7 +61,7 @@ def test_restart_reuses_data_and_unreachable_provider_is_a_server_fault(
         assert reply.headers["X-Road-Error"] == "Server.ClientProxy.NetworkError"
         assert reply.json()["detail"] in second.log("ss-MN_GOV_EMONGOLIA_ss1")
         # The consumer recorded the failed exchange too.
-        outcomes = [r["outcome"] for r in second.audit_records("MN/GOV/EMONGOLIA/ss1")]
+        outcomes = [r["outcome"] for r in audit_records(second, "MN/GOV/EMONGOLIA/ss1")]
         assert outcomes[-1] == "Server.ClientProxy.NetworkError"
     finally:
         second.stop()

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.demo import RunningDemo
+from tests.e2e.demo import RunningDemo, audit_records
 from tests.e2e.test_exchange import PERSON_PATH, PORTAL, assert_rest_fault, client_url
 
 pytestmark = pytest.mark.e2e
@@ -48,5 +48,5 @@ def test_a_message_id_is_accepted_once_per_client(demo: RunningDemo) -> None:
     assert get(demo, PERSON_PATH, **{"X-Road-Id": message_id}).status_code == 200
     replay = get(demo, PERSON_PATH, **{"X-Road-Id": message_id})
     assert_rest_fault(demo, replay, 500, "Server.ServerProxy.ReplayedMessage")
-    records = [r for r in demo.audit_records("MN/GOV/GASR/ss1") if r["message_id"] == message_id]
+    records = [r for r in audit_records(demo, "MN/GOV/GASR/ss1") if r["message_id"] == message_id]
     assert [r["outcome"] for r in records] == ["ok", "ok", "Server.ServerProxy.ReplayedMessage"]
