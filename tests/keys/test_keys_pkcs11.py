@@ -14,7 +14,12 @@ from keys.token import TokenLocked
 from xroad.errors import CertificateError, InvalidSignature
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.messages.multipart import Part
-from xroad.signing.message import Direction, sign_message, verify_message
+from xroad.signing.message import (
+    Direction,
+    UnsafeNoRevocationCheck,
+    sign_message,
+    verify_message,
+)
 from xroad.signing.signer import SignatureAlgorithm, verify_signature
 
 MEMBER = ClientId("MN", "GOV", "GASR")
@@ -66,15 +71,16 @@ def test_message_signed_by_device_passes_the_verifier(
     signature = sign_message(parts, direction=Direction.REQUEST, request_id="r-1",
                              message_id="m-1", client=str(MEMBER),
                              service="MN/GOV/CIVIL/registry/getPerson", signer=signer,
-                             chain=signer.chain, at=at)
+                             chain=signer.chain, at=at, ocsp=None)
     verified = verify_message([*parts, signature], direction=Direction.REQUEST,
                               request_id="r-1", expected_signer=str(MEMBER),
-                              approved_cas=[ca.root], at=at)
+                              approved_cas=[ca.root], at=at,
+                              revocation=UnsafeNoRevocationCheck())
     assert verified.signer == str(MEMBER)
     with pytest.raises(InvalidSignature):
         verify_message([Part("text/xml", DATA + b" "), signature], direction=Direction.REQUEST,
                        request_id="r-1", expected_signer=str(MEMBER), approved_cas=[ca.root],
-                       at=at)
+                       at=at, revocation=UnsafeNoRevocationCheck())
 
 
 def test_one_signer_shared_by_threads(device: Pkcs11Token, ca: DevCa, at: datetime,

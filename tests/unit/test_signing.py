@@ -19,6 +19,7 @@ from xroad.signing.message import (
     SIGNATURE_CONTENT_TYPE,
     Direction,
     Manifest,
+    UnsafeNoRevocationCheck,
     VerifiedMessage,
     digest,
     sign_message,
@@ -28,6 +29,9 @@ from xroad.signing.profile import member_subject
 from xroad.signing.signer import SignatureAlgorithm, verify_signature
 
 GASR = "MN/GOV/GASR"
+# These tests are about the signature mechanics; revocation has its own tests
+# (test_signing_revocation.py).
+NO_REVOCATION = UnsafeNoRevocationCheck()
 PARTS = [Part("text/xml; charset=UTF-8", b"<SOAP-ENV:Envelope>...</SOAP-ENV:Envelope>"),
          Part("application/octet-stream", b"\x00\r\n--binary--\r\n")]
 
@@ -37,14 +41,16 @@ def _sign(signer, at, *, parts=PARTS, direction=Direction.REQUEST, request_id="r
     return [*parts, sign_message(parts, direction=direction, request_id=request_id,
                                  message_id="msg-1", client="MN/GOV/ALAMGAC/land",
                                  service="MN/GOV/GASR/civil/getPerson", signer=signer,
-                                 chain=signer.chain, at=at, request_hash=request_hash)]
+                                 chain=signer.chain, at=at, ocsp=None,
+                                 request_hash=request_hash)]
 
 
 def _verify(message, ca, at, *, direction=Direction.REQUEST, request_id="req-1",
             expected_signer=GASR, approved=None):
     return verify_message(message, direction=direction, request_id=request_id,
                           expected_signer=expected_signer,
-                          approved_cas=[ca.root] if approved is None else approved, at=at)
+                          approved_cas=[ca.root] if approved is None else approved, at=at,
+                          revocation=NO_REVOCATION)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +93,7 @@ def test_signature_part_is_json_with_the_chain(gasr, at):
     part = _sign(gasr, at)[-1]
     doc = json.loads(part.data)
     assert part.content_type == SIGNATURE_CONTENT_TYPE
-    assert set(doc) == {"manifest", "algorithm", "signature", "certificates"}
+    assert set(doc) == {"manifest", "algorithm", "signature", "certificates", "ocsp"}
     assert len(doc["certificates"]) == 3  # leaf, issuing CA, root; the leaf only once
     manifest = Manifest.decode(base64.b64decode(doc["manifest"]))
     assert manifest.signed_at.utcoffset() == timedelta(0)

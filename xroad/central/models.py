@@ -86,6 +86,7 @@ class ApprovedCa(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(1000))
     der: Mapped[bytes] = mapped_column(LargeBinary)
+    ocsp_url: Mapped[str | None] = mapped_column(String(1000), default=None)
 
 
 class PublishedConf(Base):

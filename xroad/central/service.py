@@ -125,11 +125,16 @@ class Registry:
             server.encryption_keys.append(EncryptionKey(suite=int(key.suite),
                                                         public_key=key.public_bytes))
 
-    def add_approved_ca(self, name: str, cert: x509.Certificate) -> None:
+    def add_approved_ca(self, name: str, cert: x509.Certificate,
+                        ocsp_url: str | None = None) -> None:
+        """Approve `cert` (or update its OCSP responder URL if it is approved already)."""
         der = cert.public_bytes(serialization.Encoding.DER)
         with Session(self._engine) as s, s.begin():
-            if s.scalars(select(ApprovedCa).where(ApprovedCa.der == der)).first() is None:
-                s.add(ApprovedCa(name=name, der=der))
+            ca = s.scalars(select(ApprovedCa).where(ApprovedCa.der == der)).first()
+            if ca is None:
+                s.add(ApprovedCa(name=name, der=der, ocsp_url=ocsp_url))
+            else:
+                ca.ocsp_url = ocsp_url
 
     def snapshot(self, version: int, at: datetime, validity: timedelta) -> GlobalConf:
         with Session(self._engine) as s:
@@ -160,6 +165,8 @@ class Registry:
                                                           key=lambda k: k.suite)))
                     for srv in servers if srv.address),
                 encryption_suite=self.encryption_suite,
+                ocsp_responders=tuple((hashlib.sha256(ca.der).hexdigest(), ca.ocsp_url)
+                                      for ca in cas if ca.ocsp_url),
                 approved_cas=tuple(x509.load_der_x509_certificate(ca.der) for ca in cas),
                 global_groups=tuple(GlobalGroupInfo(
                     GlobalGroupId(self.instance, g.code), g.description,

@@ -87,8 +87,9 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> N
     registry = Registry(create_engine(f"sqlite:///{layout.central / 'central.db'}"),
                         seed.instance)
     registry.apply_seed(seed)
-    registry.add_approved_ca("dev root CA", ca.root)
-    registry.add_approved_ca("dev issuing CA", ca.issuing)
+    ocsp_url = f"http://127.0.0.1:{ports.ocsp}"
+    registry.add_approved_ca("dev root CA", ca.root, ocsp_url)
+    registry.add_approved_ca("dev issuing CA", ca.issuing, ocsp_url)
     hosted = {s.id: s.clients for s in seed.servers}
     for server in servers(ports):
         directory = layout.server_dir(server)

@@ -55,6 +55,7 @@ def encode(conf: GlobalConf) -> bytes:
             for s in conf.security_servers
         ],
         "encryption_suite": int(conf.encryption_suite),
+        "ocsp_responders": [{"ca_cert_sha256": ca, "url": url} for ca, url in conf.ocsp_responders],
         "global_groups": [
             {"id": str(g.id), "description": g.description,
              "members": sorted(str(m) for m in g.members)}
@@ -91,6 +92,8 @@ def decode(data: bytes) -> GlobalConf:
                 for s in doc["security_servers"]
             ),
             encryption_suite=Suite(doc.get("encryption_suite", Suite.X25519_AES256GCM)),
+            ocsp_responders=tuple((str(o["ca_cert_sha256"]), str(o["url"]))
+                                  for o in doc.get("ocsp_responders", [])),
             global_groups=tuple(
                 GlobalGroup(GlobalGroupId.parse(g["id"]), str(g["description"]),
                             frozenset(ClientId.parse(m) for m in g["members"]))

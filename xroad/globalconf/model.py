@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from xroad.encryption import RecipientKey, Suite
-from xroad.errors import OutdatedGlobalConf, UnknownMember
+from xroad.errors import CertificateError, OutdatedGlobalConf, UnknownMember
 from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
 
 
@@ -54,6 +57,16 @@ class GlobalConf:
     ocsp_freshness_s: int = 3600
     global_groups: tuple[GlobalGroup, ...] = ()
     encryption_suite: Suite = Suite.X25519_AES256GCM
+    ocsp_responders: tuple[tuple[str, str], ...] = ()  # (hex SHA-256 of a CA cert, URL)
+
+    def ocsp_url_for(self, issuer: x509.Certificate) -> str:
+        """Where to ask about certificates `issuer` issued (X-Road: approvedCA/ocsp/url)."""
+        digest = hashlib.sha256(issuer.public_bytes(serialization.Encoding.DER)).hexdigest()
+        for ca, url in self.ocsp_responders:
+            if ca == digest:
+                return url
+        raise CertificateError(
+            f"global configuration names no OCSP responder for '{issuer.subject.rfc4514_string()}'")
 
     def global_group_members(self) -> dict[GlobalGroupId, frozenset[ClientId]]:
         return {g.id: g.members for g in self.global_groups}
@@ -89,3 +102,9 @@ class GlobalConf:
 
     def server_by_auth_cert(self, cert_hash: str) -> SecurityServerInfo | None:
         return next((s for s in self.security_servers if cert_hash in s.auth_cert_hashes), None)
+
+
+class GlobalConfSource(Protocol):
+    def current(self, at: datetime | None = None) -> GlobalConf:
+        """The verified configuration to act on; `OutdatedGlobalConf` if none is fresh."""
+        ...

@@ -133,7 +133,8 @@ class ClientProxy:
         signature = sign_message(
             parts, direction=Direction.REQUEST, request_id=exchange.request_id,
             message_id=exchange.message_id, client=str(exchange.client),
-            service=str(exchange.service), signer=signer, chain=signer.chain, at=at)
+            service=str(exchange.service), signer=signer, chain=signer.chain, at=at,
+            ocsp=await ss.ocsp.response_for(signer))
         inner_type, plain = multipart.encode([*parts, signature])
         server_name = str(ss.server_id)
         await ss.record(exchange.record(
@@ -166,7 +167,7 @@ class ClientProxy:
                 direction=Direction.RESPONSE,
                 request_id=exchange.request_id,
                 expected_signer=str(exchange.service.provider.member),
-                approved_cas=conf.approved_cas, at=now)
+                approved_cas=conf.approved_cas, at=now, revocation=ss.revocation(conf))
             check_signing_time(verified.manifest.signed_at, now, ss.max_clock_skew)
         except XRoadError as e:
             fault = to_fault(e, "ClientProxy", ss.fault_spelling, "")

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import structlog
 
@@ -16,12 +15,14 @@ from audit.store import AuditStore
 from xroad.clock import Clock
 from xroad.encryption import KeyPair
 from xroad.errors import InternalError, XRoadError
-from xroad.globalconf.model import GlobalConf
+from xroad.globalconf.model import GlobalConf, GlobalConfSource
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
 from xroad.messages.faults import Fault, FaultSpelling, Origin, to_fault
+from xroad.proxy.ocsp_source import OcspSource
 from xroad.replay import ReplayGuard
 from xroad.serverconf import ServerConf
+from xroad.signing.message import OcspRequired
 from xroad.signing.signer import Signer
 
 log = structlog.get_logger(__name__)
@@ -29,10 +30,6 @@ log = structlog.get_logger(__name__)
 PROXY_VERSION = "xroad-bus/1"
 INNER_CONTENT_TYPE = "X-Road-Encrypted-Content-Type"
 FAULT_CONTENT_TYPE = "application/x-road-fault+json"
-
-
-class GlobalConfSource(Protocol):
-    def current(self, at: datetime | None = None) -> GlobalConf: ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,7 @@ class SecurityServer:
     limits: Limits
     fault_spelling: FaultSpelling
     replay: ReplayGuard
+    ocsp: OcspSource  # evidence that our signing certificates are good
     encryption_keys: Mapping[bytes, KeyPair]  # key id -> this server's key pair, per suite
     max_clock_skew: timedelta = timedelta(seconds=300)
 
@@ -54,6 +52,9 @@ class SecurityServer:
             return self.signers[member.member]
         except KeyError as e:
             raise InternalError(f"no signing key for member {member.member} on this server") from e
+
+    def revocation(self, conf: GlobalConf) -> OcspRequired:
+        return OcspRequired(conf.approved_cas, conf.ocsp_freshness_s)
 
     async def remember(self, client: ClientId, message_id: str, at: datetime) -> None:
         """Refuse a message id this client already used (`ReplayedMessage`)."""

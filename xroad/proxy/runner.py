@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from contextlib import suppress
 from datetime import timedelta
 
 import structlog
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from audit.store import SqlAuditStore
 from keys import sealed
+from keys.ocsp import OcspCache, fetch_ocsp
 from keys.token import SoftwareToken
-from xroad.clock import SystemClock
+from xroad.clock import Clock, SystemClock
 from xroad.encryption import KeyPair, Suite, key_id, keypair_from_seed
 from xroad.errors import OutdatedGlobalConf
 from xroad.globalconf.anchor import ConfigurationAnchor
+from xroad.globalconf.model import GlobalConf
 from xroad.globalconf.refresh import GlobalConfClient
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
@@ -27,6 +29,7 @@ from xroad.proxy.app import create_client_app, create_server_app
 from xroad.proxy.client_proxy import ClientProxy
 from xroad.proxy.context import SecurityServer
 from xroad.proxy.http import PeerClient, ServiceClient
+from xroad.proxy.ocsp_source import CachedOcspSource, OcspCacheFactory
 from xroad.proxy.replay_store import SqlReplayGuard
 from xroad.proxy.server_proxy import ServerProxy
 from xroad.serverconf import parse as parse_serverconf
@@ -39,6 +42,7 @@ AUTH_KEY_LABEL = "auth"
 ENCRYPTION_SEED_FILE = "encryption.seed"
 SIGN_KEY_PREFIX = "sign-"
 _STARTUP_CONF_WAIT_S = 30.0
+_CACHED_CONF_GRACE_S = 5.0
 
 
 def signing_label(member: ClientId) -> str:
@@ -55,23 +59,32 @@ def _unlock_signers(token: SoftwareToken, pin: str) -> dict[ClientId, Signer]:
 
 
 async def _first_globalconf(confs: GlobalConfClient) -> None:
-    """Start with the cached copy if it is still valid, else wait for the central server."""
-    cached = confs.load_cached()
-    if cached is not None:
-        with suppress(OutdatedGlobalConf):
-            confs.current()
-            return
+    """Download a fresh configuration at start; use the cached copy only if that fails.
+
+    The cache may be minutes old: peers' addresses and responders may have moved since.
+    """
+    have_cached = confs.load_cached() is not None
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + _STARTUP_CONF_WAIT_S
+    deadline = loop.time() + (_CACHED_CONF_GRACE_S if have_cached else _STARTUP_CONF_WAIT_S)
     while True:
         try:
             await confs.refresh()
             return
         except OutdatedGlobalConf as e:
             if loop.time() > deadline:
-                log.error("globalconf.unavailable", reason=str(e))
-                return  # serve anyway: every exchange is refused with OutdatedGlobalConf
+                log.warning("globalconf.unavailable_at_start", reason=str(e),
+                            using_cached=have_cached)
+                return  # with no fresh copy every exchange is refused with OutdatedGlobalConf
             await asyncio.sleep(0.5)
+
+
+def _ocsp_cache(confs: GlobalConfClient, clock: Clock) -> OcspCacheFactory:
+    """OCSP responses fetched from the responder the *current* global configuration names."""
+    def make(conf: GlobalConf) -> OcspCache:
+        def fetch(cert: x509.Certificate, issuer: x509.Certificate) -> bytes:
+            return fetch_ocsp(confs.current().ocsp_url_for(issuer), cert, issuer)
+        return OcspCache(fetch, conf.approved_cas, clock, freshness_s=conf.ocsp_freshness_s)
+    return make
 
 
 def _encryption_keys(token: SoftwareToken, pin: str) -> dict[bytes, KeyPair]:
@@ -108,7 +121,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
         serverconf=parse_serverconf((settings.data_dir / "serverconf.toml").read_text()),
         signers=_unlock_signers(token, pin), audit=audit, clock=clock, limits=limits,
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
-        encryption_keys=_encryption_keys(token, pin))
+        encryption_keys=_encryption_keys(token, pin),
+        ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock))
     ca_pem = _tls_trust(confs, settings)
     auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
     peers = PeerClient(tls.client_context(auth_cert, auth_key, pin, ca_pem),

@@ -77,7 +77,7 @@ class ServerProxy:
             verified = verify_message(
                 parts, direction=Direction.REQUEST, request_id=request_id,
                 expected_signer=str(exchange.client.member), approved_cas=conf.approved_cas,
-                at=at)
+                at=at, revocation=ss.revocation(conf))
             m = verified.manifest
             if m.client != str(exchange.client) or m.service != str(exchange.service) or (
                     m.message_id != exchange.message_id):
@@ -113,7 +113,8 @@ class ServerProxy:
                 response_parts, direction=Direction.RESPONSE, request_id=request_id,
                 message_id=exchange.message_id, client=str(exchange.client),
                 service=str(exchange.service), signer=signer, chain=signer.chain,
-                at=ss.clock.now(), request_hash=request_hash)
+                at=ss.clock.now(), ocsp=await ss.ocsp.response_for(signer),
+                request_hash=request_hash)
             inner_type, out = multipart.encode([*response_parts, signature])
             sealed = b"".join(encrypt([out], peer.encryption_key(conf.encryption_suite),
                                       encryption_context("response", request_id, ss.server_id,

@@ -12,11 +12,12 @@ import base64
 import binascii
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -25,6 +26,7 @@ from xroad.clock import require_aware
 from xroad.errors import CertificateError, InvalidSignature, MalformedSignature
 from xroad.messages.multipart import Part
 from xroad.signing.certpath import verify_chain
+from xroad.signing.ocsp import check_ocsp
 from xroad.signing.profile import member_of_signing_cert
 from xroad.signing.signer import Signer, verify_signature
 
@@ -89,9 +91,13 @@ class Manifest:
 
 def sign_message(parts: Sequence[Part], *, direction: Direction, request_id: str,
                  message_id: str, client: str, service: str, signer: Signer,
-                 chain: Sequence[x509.Certificate], at: datetime,
+                 chain: Sequence[x509.Certificate], at: datetime, ocsp: bytes | None,
                  request_hash: str | None = None) -> Part:
-    """Return the signature part to append after `parts`."""
+    """Return the signature part to append after `parts`.
+
+    `ocsp` is a fresh OCSP response for the signing certificate (DER): evidence that it was
+    good when the message was signed, which the receiver checks without asking anyone.
+    """
     manifest = Manifest(direction, request_id, message_id, client, service, require_aware(at),
                         tuple((p.content_type, digest(p.data)) for p in parts), request_hash)
     manifest_bytes = manifest.encode()
@@ -102,8 +108,38 @@ def sign_message(parts: Sequence[Part], *, direction: Direction, request_id: str
         "signature": base64.b64encode(signer.sign(manifest_bytes)).decode(),
         "certificates": [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
                          for c in certs],
+        "ocsp": None if ocsp is None else base64.b64encode(ocsp).decode(),
     }
     return Part(SIGNATURE_CONTENT_TYPE, json.dumps(doc).encode())
+
+
+class RevocationCheck(Protocol):
+    def check(self, cert: x509.Certificate, issuer: x509.Certificate, ocsp: bytes | None,
+              at: datetime) -> None:
+        """Raise a `CertificateError` unless `cert` is shown to be good at `at`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OcspRequired:
+    """The production check: the signature must carry a fresh, good OCSP response."""
+
+    trusted: Sequence[x509.Certificate]
+    freshness_s: int = 3600
+
+    def check(self, cert: x509.Certificate, issuer: x509.Certificate, ocsp: bytes | None,
+              at: datetime) -> None:
+        if ocsp is None:
+            raise CertificateError("signature carries no OCSP response for its certificate")
+        check_ocsp(ocsp, cert, issuer, self.trusted, at, self.freshness_s)
+
+
+class UnsafeNoRevocationCheck:
+    """Skips the revocation check: only for tests of the signature mechanics themselves."""
+
+    def check(self, cert: x509.Certificate, issuer: x509.Certificate, ocsp: bytes | None,
+              at: datetime) -> None:
+        warnings.warn("revocation is not checked (UnsafeNoRevocationCheck)", stacklevel=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +159,16 @@ class VerifiedMessage:
             raise TypeError("only xroad.signing.message.verify_message() creates a VerifiedMessage")
 
 
-def _load_signature(part: Part) -> tuple[bytes, str, bytes, list[x509.Certificate]]:
+@dataclass(frozen=True, slots=True)
+class _SignaturePart:
+    manifest: bytes
+    algorithm: str
+    signature: bytes
+    certificates: list[x509.Certificate]
+    ocsp: bytes | None
+
+
+def _load_signature(part: Part) -> _SignaturePart:
     if part.content_type != SIGNATURE_CONTENT_TYPE:
         raise MalformedSignature("the last part is not a signature")
     try:
@@ -133,24 +178,29 @@ def _load_signature(part: Part) -> tuple[bytes, str, bytes, list[x509.Certificat
         certs = [x509.load_der_x509_certificate(base64.b64decode(c, validate=True))
                  for c in doc["certificates"]]
         algorithm = str(doc["algorithm"])
+        ocsp = None if doc.get("ocsp") is None else base64.b64decode(doc["ocsp"], validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error) as e:
         raise MalformedSignature(f"signature part is malformed: {e}") from e
     if not certs:
         raise MalformedSignature("signature carries no certificate")
-    return manifest, algorithm, signature, certs
+    return _SignaturePart(manifest, algorithm, signature, certs, ocsp)
 
 
 def verify_message(parts: Sequence[Part], *, direction: Direction, request_id: str,
                    expected_signer: str, approved_cas: Sequence[x509.Certificate],
-                   at: datetime) -> VerifiedMessage:
+                   at: datetime, revocation: RevocationCheck) -> VerifiedMessage:
     """Verify `parts` (signature last) as received; raise a `VerificationError` otherwise."""
     if len(parts) < 2:
         raise MalformedSignature("message has no signature part")
     *content, signature_part = parts
-    manifest_bytes, algorithm, signature, certs = _load_signature(signature_part)
-    leaf, *intermediates = certs
-    verify_chain(leaf, intermediates, approved_cas, require_aware(at))
-    verify_signature(leaf, algorithm, signature, manifest_bytes)
+    loaded = _load_signature(signature_part)
+    leaf, *intermediates = loaded.certificates
+    path = verify_chain(leaf, intermediates, approved_cas, require_aware(at))
+    if len(path) < 2:
+        raise CertificateError("a CA certificate cannot sign messages")
+    verify_signature(leaf, loaded.algorithm, loaded.signature, loaded.manifest)
+    revocation.check(leaf, path[1], loaded.ocsp, at)
+    manifest_bytes = loaded.manifest
     manifest = Manifest.decode(manifest_bytes)
     if manifest.direction is not direction or manifest.request_id != request_id:
         raise InvalidSignature("signature belongs to another message of the exchange")
