@@ -2,12 +2,15 @@
 
 import base64
 import json
+import shutil
+import subprocess
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from asn1crypto import cms
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from keys.devpki import new_key
@@ -15,6 +18,7 @@ from xroad.errors import CertificateError, InvalidSignature, MalformedSignature,
 from xroad.identifiers import ClientId
 from xroad.messages.multipart import Part
 from xroad.signing.certpath import verify_chain
+from xroad.signing.cms import verify_detached
 from xroad.signing.message import (
     SIGNATURE_CONTENT_TYPE,
     Direction,
@@ -68,7 +72,10 @@ def test_sign_and_verify(ca, make_signer, at, kind, algorithm):
 
     verified = _verify(message, ca, at + timedelta(minutes=1))
 
-    assert json.loads(message[-1].data)["algorithm"] == str(algorithm)
+    doc = json.loads(message[-1].data)
+    cms_signature = verify_detached(base64.b64decode(doc["cms"]),
+                                    base64.b64decode(doc["manifest"]))
+    assert cms_signature.algorithm == algorithm
     assert verified.parts == tuple(PARTS)
     assert verified.signer == GASR
     assert verified.signer_cert == signer.certificate
@@ -89,12 +96,13 @@ def test_issuing_ca_as_the_approved_ca(ca, gasr, at):
     assert _verify(_sign(gasr, at), ca, at, approved=[ca.issuing]).signer == GASR
 
 
-def test_signature_part_is_json_with_the_chain(gasr, at):
+def test_signature_part_is_json_with_a_detached_cms_signature(gasr, at):
     part = _sign(gasr, at)[-1]
     doc = json.loads(part.data)
     assert part.content_type == SIGNATURE_CONTENT_TYPE
-    assert set(doc) == {"manifest", "algorithm", "signature", "certificates", "ocsp"}
-    assert len(doc["certificates"]) == 3  # leaf, issuing CA, root; the leaf only once
+    assert set(doc) == {"manifest", "cms", "ocsp"}
+    certs = _cms(part)["content"]["certificates"]
+    assert len(certs) == 3  # leaf, issuing CA, root; the leaf only once
     manifest = Manifest.decode(base64.b64decode(doc["manifest"]))
     assert manifest.signed_at.utcoffset() == timedelta(0)
 
@@ -109,9 +117,17 @@ def _flip(data: bytes, i: int) -> bytes:
     return data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
 
 
+def _cms(part):
+    return cms.ContentInfo.load(base64.b64decode(json.loads(part.data)["cms"]))
+
+
+def _with_cms(message, info):
+    return _with_doc(message, cms=base64.b64encode(info.dump(force=True)).decode())
+
+
 def _tamper_signature(message):
-    sig = base64.b64decode(json.loads(message[-1].data)["signature"])
-    return _with_doc(message, signature=base64.b64encode(_flip(sig, len(sig) - 1)).decode())
+    sig = base64.b64decode(json.loads(message[-1].data)["cms"])
+    return _with_doc(message, cms=base64.b64encode(_flip(sig, len(sig) - 1)).decode())
 
 
 def _tamper_manifest(message, **changes):
@@ -144,8 +160,11 @@ def test_tampered_message_is_refused(ca, make_signer, at, tamper, kind):
 
 
 def test_tampered_signature_length_is_refused(ca, gasr, at):
-    sig = base64.b64decode(json.loads(_sign(gasr, at)[-1].data)["signature"])
-    message = _with_doc(_sign(gasr, at), signature=base64.b64encode(sig[:-4]).decode())
+    message = _sign(gasr, at)
+    info = _cms(message[-1])
+    signer_info = info["content"]["signer_infos"][0]
+    signer_info["signature"] = signer_info["signature"].native[:-4]
+    message = _with_cms(message, info)
     with pytest.raises((InvalidSignature, MalformedSignature)):
         _verify(message, ca, at)
 
@@ -159,15 +178,34 @@ def test_signature_of_another_message_of_the_exchange(ca, gasr, at, direction, r
         _verify(_sign(gasr, at), ca, at, direction=direction, request_id=request_id)
 
 
+def _without_certificates(message):
+    info = _cms(message[-1])
+    info["content"]["certificates"] = []
+    return info
+
+
+def _with_algorithm(message, name):
+    info = _cms(message[-1])
+    info["content"]["signer_infos"][0]["signature_algorithm"] = {"algorithm": name}
+    return info
+
+
+def _attached(message):
+    info = _cms(message[-1])
+    info["content"]["encap_content_info"] = {"content_type": "data", "content": b"x"}
+    return info
+
+
 MALFORMED = {
     "no-signature-part": lambda m: m[:-1],
     "only-signature": lambda m: m[-1:],
     "last-part-not-signature": lambda m: [*m[:-1], Part("text/plain", m[-1].data)],
     "not-json": lambda m: [*m[:-1], Part(SIGNATURE_CONTENT_TYPE, b"{")],
-    "no-certificates": lambda m: _with_doc(m, certificates=[]),
-    "bad-base64-signature": lambda m: _with_doc(m, signature="!!"),
-    "garbage-certificate": lambda m: _with_doc(m, certificates=["AAAA"]),
-    "algorithm-mismatch": lambda m: _with_doc(m, algorithm="SHA512withRSA"),
+    "no-certificates": lambda m: _with_cms(m, _without_certificates(m)),
+    "bad-base64-signature": lambda m: _with_doc(m, cms="!!"),
+    "garbage-cms": lambda m: _with_doc(m, cms="AAAA"),
+    "algorithm-mismatch": lambda m: _with_cms(m, _with_algorithm(m, "sha512_rsa")),
+    "attached-content": lambda m: _with_cms(m, _attached(m)),
     "missing-field": lambda m: _with_doc(m, manifest=None),
 }
 
@@ -199,8 +237,12 @@ def test_certificate_from_unknown_ca(ca, foreign_ca, make_signer, at):
 
 def test_unknown_ca_without_sent_chain(ca, foreign_ca, make_signer, at):
     signer = make_signer(foreign_ca)
-    message = _with_doc(_sign(signer, at), certificates=[
-        json.loads(_sign(signer, at)[-1].data)["certificates"][0]])
+    message = _sign(signer, at)
+    info = _cms(message[-1])
+    info["content"]["certificates"] = [
+        c for c in info["content"]["certificates"]
+        if c.chosen.serial_number == signer.certificate.serial_number]
+    message = _with_cms(message, info)
     with pytest.raises(CertificateError):
         _verify(message, ca, at)
 
@@ -291,3 +333,24 @@ def test_verify_signature_needs_exact_bytes(gasr):
     verify_signature(gasr.certificate, str(gasr.algorithm), signature, data)
     with pytest.raises(VerificationError):
         verify_signature(gasr.certificate, str(gasr.algorithm), signature, data + b"\n")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_openssl_cms_verify_accepts_the_signature(ca, make_signer, at, tmp_path, kind):
+    """The documented command (docs/protocol.md) checks our signatures with a standard tool."""
+    message = _sign(make_signer(ca, kind=kind), at)
+    doc = json.loads(message[-1].data)
+    (tmp_path / "manifest.json").write_bytes(base64.b64decode(doc["manifest"]))
+    (tmp_path / "signature.p7s").write_bytes(base64.b64decode(doc["cms"]))
+    (tmp_path / "ca.pem").write_bytes(ca.root.public_bytes(serialization.Encoding.PEM))
+    command = ["openssl", "cms", "-verify", "-binary", "-inform", "DER",
+               "-in", "signature.p7s", "-content", "manifest.json", "-CAfile", "ca.pem",
+               "-purpose", "any", "-attime", str(int(at.timestamp())), "-out", "/dev/null"]
+    ok = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "Verification successful" in ok.stderr
+    (tmp_path / "manifest.json").write_bytes(base64.b64decode(doc["manifest"]) + b" ")
+    tampered = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
+                              check=False)
+    assert tampered.returncode != 0

@@ -20,15 +20,15 @@ from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from xroad.clock import require_aware
 from xroad.errors import CertificateError, InvalidSignature, MalformedSignature
 from xroad.messages.multipart import Part
 from xroad.signing.certpath import verify_chain
+from xroad.signing.cms import sign_detached, verify_detached
 from xroad.signing.ocsp import check_ocsp
 from xroad.signing.profile import member_of_signing_cert
-from xroad.signing.signer import Signer, verify_signature
+from xroad.signing.signer import Signer
 
 SIGNATURE_CONTENT_TYPE: Final = "application/x-road-signature+json"
 MANIFEST_VERSION: Final = 1
@@ -101,13 +101,9 @@ def sign_message(parts: Sequence[Part], *, direction: Direction, request_id: str
     manifest = Manifest(direction, request_id, message_id, client, service, require_aware(at),
                         tuple((p.content_type, digest(p.data)) for p in parts), request_hash)
     manifest_bytes = manifest.encode()
-    certs = [signer.certificate, *(c for c in chain if c != signer.certificate)]
     doc = {
         "manifest": base64.b64encode(manifest_bytes).decode(),
-        "algorithm": str(signer.algorithm),
-        "signature": base64.b64encode(signer.sign(manifest_bytes)).decode(),
-        "certificates": [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
-                         for c in certs],
+        "cms": base64.b64encode(sign_detached(manifest_bytes, signer, chain, at)).decode(),
         "ocsp": None if ocsp is None else base64.b64encode(ocsp).decode(),
     }
     return Part(SIGNATURE_CONTENT_TYPE, json.dumps(doc).encode())
@@ -162,9 +158,7 @@ class VerifiedMessage:
 @dataclass(frozen=True, slots=True)
 class _SignaturePart:
     manifest: bytes
-    algorithm: str
-    signature: bytes
-    certificates: list[x509.Certificate]
+    cms: bytes
     ocsp: bytes | None
 
 
@@ -174,16 +168,11 @@ def _load_signature(part: Part) -> _SignaturePart:
     try:
         doc = json.loads(part.data)
         manifest = base64.b64decode(doc["manifest"], validate=True)
-        signature = base64.b64decode(doc["signature"], validate=True)
-        certs = [x509.load_der_x509_certificate(base64.b64decode(c, validate=True))
-                 for c in doc["certificates"]]
-        algorithm = str(doc["algorithm"])
+        signature = base64.b64decode(doc["cms"], validate=True)
         ocsp = None if doc.get("ocsp") is None else base64.b64decode(doc["ocsp"], validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error) as e:
         raise MalformedSignature(f"signature part is malformed: {e}") from e
-    if not certs:
-        raise MalformedSignature("signature carries no certificate")
-    return _SignaturePart(manifest, algorithm, signature, certs, ocsp)
+    return _SignaturePart(manifest, signature, ocsp)
 
 
 def verify_message(parts: Sequence[Part], *, direction: Direction, request_id: str,
@@ -194,11 +183,12 @@ def verify_message(parts: Sequence[Part], *, direction: Direction, request_id: s
         raise MalformedSignature("message has no signature part")
     *content, signature_part = parts
     loaded = _load_signature(signature_part)
-    leaf, *intermediates = loaded.certificates
-    path = verify_chain(leaf, intermediates, approved_cas, require_aware(at))
+    cms = verify_detached(loaded.cms, loaded.manifest)
+    leaf = cms.signer
+    path = verify_chain(leaf, [c for c in cms.certificates if c != leaf], approved_cas,
+                        require_aware(at))
     if len(path) < 2:
         raise CertificateError("a CA certificate cannot sign messages")
-    verify_signature(leaf, loaded.algorithm, loaded.signature, loaded.manifest)
     revocation.check(leaf, path[1], loaded.ocsp, at)
     manifest_bytes = loaded.manifest
     manifest = Manifest.decode(manifest_bytes)
