@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from xroad.access import AccessRight, Endpoint
@@ -107,3 +108,24 @@ def render(conf: ServerConf) -> str:
             lines += [f"method = {q(r.endpoint.method)}", f"path = {q(r.endpoint.path)}"]
         lines.append("")
     return "\n".join(lines)
+
+
+def grant(conf: ServerConf, right: AccessRight) -> ServerConf:
+    """`conf` with `right` added; only services this server provides can be granted."""
+    conf.service(ServiceId(right.provider, right.service_code))
+    if right in conf.access_rights:
+        return conf
+    return replace(conf, access_rights=(*conf.access_rights, right))
+
+
+def revoke(conf: ServerConf, right: AccessRight) -> ServerConf:
+    if right not in conf.access_rights:
+        raise InvalidMessage("no such access right")
+    return replace(conf, access_rights=tuple(r for r in conf.access_rights if r != right))
+
+
+def write_atomically(path: Path, conf: ServerConf) -> None:
+    """Readers (the running server) see the old file or the new one, never half of it."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(conf), encoding="utf-8")
+    tmp.replace(path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -32,8 +32,14 @@ from xroad.demo.topology import (
 from xroad.encryption import SEED_SIZE, Suite, keypair_from_seed
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.identifiers import ClientId, GlobalGroupId
-from xroad.proxy.runner import AUTH_KEY_LABEL, ENCRYPTION_SEED_FILE, signing_label
+from xroad.proxy.runner import (
+    AUTH_KEY_LABEL,
+    ENCRYPTION_SEED_FILE,
+    SERVERCONF_FILE,
+    signing_label,
+)
 from xroad.serverconf import ServerConf, ServiceDescription, ServiceType, render
+from xroad.serverconf import parse as parse_serverconf
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +102,19 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> N
         _server_token(directory / "token", server, hosted[server.id], ca, pin, at)
         _register(registry, server, directory / "token", pin)
         shutil.copyfile(layout.pki / "ca-chain.pem", directory / "ca-chain.pem")
-        (directory / "serverconf.toml").write_text(
-            render(_serverconf(server, hosted[server.id], ports)), encoding="utf-8")
+        _write_serverconf(directory / SERVERCONF_FILE,
+                          _serverconf(server, hosted[server.id], ports))
     registry.close()
+
+
+def _write_serverconf(path: Path, demo: ServerConf) -> None:
+    """Services and clients follow the demo's ports; access rights an operator changed with
+    `xroad acl` are kept."""
+    if path.exists():
+        current = parse_serverconf(path.read_text(encoding="utf-8"))
+        demo = replace(demo, access_rights=current.access_rights,
+                       local_groups=current.local_groups)
+    path.write_text(render(demo), encoding="utf-8")
 
 
 def _register(registry: Registry, server: DemoServer, token_dir: Path, pin: str) -> None:

@@ -20,8 +20,8 @@ from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
 from xroad.messages.faults import Fault, FaultSpelling, Origin, to_fault
 from xroad.proxy.ocsp_source import OcspSource
+from xroad.proxy.serverconf_file import ServerConfSource
 from xroad.replay import ReplayGuard
-from xroad.serverconf import ServerConf
 from xroad.signing.message import OcspRequired
 from xroad.signing.signer import Signer
 
@@ -36,7 +36,7 @@ FAULT_CONTENT_TYPE = "application/x-road-fault+json"
 class SecurityServer:
     server_id: SecurityServerId
     globalconf: GlobalConfSource
-    serverconf: ServerConf
+    serverconf: ServerConfSource  # re-read when the file changes
     signers: Mapping[ClientId, Signer]  # member -> its signing key on this server
     audit: AuditStore
     clock: Clock

@@ -32,7 +32,7 @@ from xroad.proxy.http import PeerClient, ServiceClient
 from xroad.proxy.ocsp_source import CachedOcspSource, OcspCacheFactory
 from xroad.proxy.replay_store import SqlReplayGuard
 from xroad.proxy.server_proxy import ServerProxy
-from xroad.serverconf import parse as parse_serverconf
+from xroad.proxy.serverconf_file import ServerConfFile
 from xroad.settings import SecurityServerSettings
 from xroad.signing.signer import Signer
 
@@ -40,6 +40,7 @@ log = structlog.get_logger(__name__)
 
 AUTH_KEY_LABEL = "auth"
 ENCRYPTION_SEED_FILE = "encryption.seed"
+SERVERCONF_FILE = "serverconf.toml"
 SIGN_KEY_PREFIX = "sign-"
 _STARTUP_CONF_WAIT_S = 30.0
 _CACHED_CONF_GRACE_S = 5.0
@@ -118,7 +119,7 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     replay = SqlReplayGuard(settings.replay_url(), window=2 * skew)
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
-        serverconf=parse_serverconf((settings.data_dir / "serverconf.toml").read_text()),
+        serverconf=ServerConfFile(settings.data_dir / SERVERCONF_FILE),
         signers=_unlock_signers(token, pin), audit=audit, clock=clock, limits=limits,
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
         encryption_keys=_encryption_keys(token, pin),

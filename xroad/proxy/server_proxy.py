@@ -87,13 +87,14 @@ class ServerProxy:
                     f"{exchange.client} is not a client of security server {peer.id}")
             check_signing_time(m.signed_at, at, ss.max_clock_skew)
             await ss.remember(exchange.client, exchange.message_id, at)
-            description = ss.serverconf.service(exchange.service)
-            if not ss.serverconf.hosts(exchange.service.provider):
+            serverconf = ss.serverconf.current()
+            description = serverconf.service(exchange.service)
+            if not serverconf.hosts(exchange.service.provider):
                 raise errors.UnknownService(f"{exchange.service.provider} is not hosted here")
             method, path = _endpoint(kind, verified)
-            check_access(exchange.client, exchange.service, ss.serverconf.access_rights,
+            check_access(exchange.client, exchange.service, serverconf.access_rights,
                          method=method, path=path,
-                         local_groups=ss.serverconf.local_group_members(),
+                         local_groups=serverconf.local_group_members(),
                          global_groups=conf.global_group_members())
             await ss.record(exchange.record(
                 str(ss.server_id), "request", at, outcome="ok",
