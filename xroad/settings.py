@@ -29,6 +29,10 @@ class SecurityServerSettings(BaseSettings):
     audit_database_url: str | None = None  # default: SQLite file in data_dir
     replay_database_url: str | None = None  # default: SQLite file in data_dir
     max_clock_skew_s: int = 300
+    # Members' signing keys in an HSM (PKCS#11); they take precedence over the software token.
+    pkcs11_module: Path | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_pin: SecretStr | None = None
     service_timeout_s: float = 60.0
     max_body_bytes: int = 50 * 1024 * 1024
     log_json: bool = True

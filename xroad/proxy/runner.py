@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from audit.store import SqlAuditStore
 from keys import sealed
 from keys.ocsp import OcspCache, fetch_ocsp
-from keys.token import SoftwareToken
+from keys.pkcs11_token import Pkcs11Token
+from keys.profiles import KeyUsage
+from keys.token import SoftwareToken, TokenLocked
 from xroad.clock import Clock, SystemClock
 from xroad.encryption import KeyPair, Suite, key_id, keypair_from_seed
 from xroad.errors import OutdatedGlobalConf
@@ -34,6 +36,7 @@ from xroad.proxy.replay_store import SqlReplayGuard
 from xroad.proxy.server_proxy import ServerProxy
 from xroad.proxy.serverconf_file import ServerConfFile
 from xroad.settings import SecurityServerSettings
+from xroad.signing.profile import member_of_signing_cert
 from xroad.signing.signer import Signer
 
 log = structlog.get_logger(__name__)
@@ -57,6 +60,24 @@ def _unlock_signers(token: SoftwareToken, pin: str) -> dict[ClientId, Signer]:
             member = ClientId.parse(label.removeprefix(SIGN_KEY_PREFIX).replace("_", "/"))
             signers[member] = token.unlock(label, pin)
     return signers
+
+
+def hsm_signers(settings: SecurityServerSettings) -> tuple[dict[ClientId, Signer],
+                                                             Pkcs11Token | None]:
+    """Signing keys with certificates in the configured PKCS#11 token, by member."""
+    if settings.pkcs11_module is None:
+        return {}, None
+    if settings.pkcs11_token_label is None or settings.pkcs11_pin is None:
+        raise TokenLocked("XROAD_SS_PKCS11_TOKEN_LABEL and XROAD_SS_PKCS11_PIN are needed "
+                          "with XROAD_SS_PKCS11_MODULE")
+    token = Pkcs11Token.open(settings.pkcs11_module, settings.pkcs11_token_label,
+                             settings.pkcs11_pin.get_secret_value())
+    signers: dict[ClientId, Signer] = {}
+    for entry in token.entries():
+        if entry.usage is KeyUsage.SIGNING and entry.certificate is not None:
+            signers[member_of_signing_cert(entry.certificate)] = token.signer(entry.label)
+    log.info("hsm.signing_keys", members=sorted(str(m) for m in signers))
+    return signers, token
 
 
 async def _first_globalconf(confs: GlobalConfClient) -> None:
@@ -114,13 +135,15 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     confs = GlobalConfClient(anchor, settings.data_dir / "globalconf.signed.json", clock)
     await _first_globalconf(confs)
 
+    hsm_held, hsm = hsm_signers(settings)
     audit = SqlAuditStore(settings.audit_url())
     skew = timedelta(seconds=settings.max_clock_skew_s)
     replay = SqlReplayGuard(settings.replay_url(), window=2 * skew)
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
         serverconf=ServerConfFile(settings.data_dir / SERVERCONF_FILE),
-        signers=_unlock_signers(token, pin), audit=audit, clock=clock, limits=limits,
+        signers={**_unlock_signers(token, pin), **hsm_held}, audit=audit, clock=clock,
+        limits=limits,
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
         encryption_keys=_encryption_keys(token, pin),
         ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock))
@@ -160,3 +183,5 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await services.close()
     audit.close()
     replay.close()
+    if hsm is not None:
+        hsm.close()
