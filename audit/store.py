@@ -8,7 +8,7 @@ survives `kill -9`; triggers refuse UPDATE and DELETE.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +33,8 @@ from xroad.errors import LoggingFailed
 
 class AuditStore(Protocol):
     def append(self, record: AuditRecord) -> int: ...
+
+    def append_many(self, records: Sequence[AuditRecord]) -> list[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +98,24 @@ class SqlAuditStore:
 
     def append(self, record: AuditRecord) -> int:
         """Durably append `record` and return its index; raise `LoggingFailed` otherwise."""
-        leaf = record.canonical_bytes()
+        return self.append_many([record])[0]
+
+    def append_many(self, records: Sequence[AuditRecord]) -> list[int]:
+        """Durably append `records` in one transaction (group commit): all or none."""
+        leaves = [r.canonical_bytes() for r in records]
         with self._lock:
-            index, link = self._next, entry_hash(self._last_hash, leaf)
+            index, link = self._next, self._last_hash
+            rows: list[dict[str, object]] = []
+            for leaf in leaves:
+                link = entry_hash(link, leaf)
+                rows.append({"idx": index + len(rows), "leaf": leaf, "entry_hash": link})
             try:
                 with self._engine.begin() as conn:
-                    conn.execute(insert(_log).values(idx=index, leaf=leaf, entry_hash=link))
+                    conn.execute(insert(_log), rows)
             except Exception as e:  # any database failure means: do not deliver
                 raise LoggingFailed(f"audit record could not be written: {type(e).__name__}") from e
-            self._next, self._last_hash = index + 1, link
-        return index
+            self._next, self._last_hash = index + len(rows), link
+        return list(range(index, index + len(rows)))
 
     def size(self) -> int:
         with self._engine.connect() as conn:

@@ -13,7 +13,13 @@ from keys.token import SoftwareToken
 from xroad.errors import CertificateError
 from xroad.identifiers import ClientId
 from xroad.messages.multipart import Part
-from xroad.signing.message import Direction, OcspRequired, sign_message, verify_message
+from xroad.signing.message import (
+    Direction,
+    OcspRequired,
+    RememberingOcspRequired,
+    sign_message,
+    verify_message,
+)
 from xroad.signing.ocsp import CertificateRevoked, StaleOcspResponse
 
 PIN = "pin"
@@ -94,3 +100,38 @@ def test_revoked_certificate_is_refused(tmp_path):
     ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, now)
     with pytest.raises(CertificateRevoked, match="revoked"):
         verify(signed(signer, evidence(responder, cert, ca.issuing)), ca)
+
+
+def test_remembered_evidence_is_accepted_only_while_fresh(pki):
+    ca, signer, responder = pki
+    memory: dict = {}
+    check = RememberingOcspRequired([ca.root], 3600, scope=1, memory=memory)
+    response = evidence(responder, signer.certificate, ca.issuing)
+    now = datetime.now(UTC)
+    check.check(signer.certificate, ca.issuing, response, now)
+    assert len(memory) == 1
+    check.check(signer.certificate, ca.issuing, response, now + timedelta(seconds=60))
+    with pytest.raises(StaleOcspResponse):  # past freshness: verified again, and refused
+        check.check(signer.certificate, ca.issuing, response, now + timedelta(seconds=3700))
+
+
+def test_remembered_evidence_does_not_vouch_for_another_certificate(pki):
+    ca, signer, responder = pki
+    check = RememberingOcspRequired([ca.root], 3600, scope=1, memory={})
+    response = evidence(responder, signer.certificate, ca.issuing)
+    check.check(signer.certificate, ca.issuing, response, datetime.now(UTC))
+    other = ca.issue_signing_cert(ClientId.parse(MEMBER), new_key().public_key(),
+                                  datetime.now(UTC))
+    with pytest.raises(CertificateError):
+        check.check(other, ca.issuing, response, datetime.now(UTC))
+
+
+def test_remembered_evidence_is_forgotten_when_the_scope_changes(pki):
+    ca, signer, responder = pki
+    memory: dict = {}
+    response = evidence(responder, signer.certificate, ca.issuing)
+    RememberingOcspRequired([ca.root], 3600, 1, memory).check(
+        signer.certificate, ca.issuing, response, datetime.now(UTC))
+    with pytest.raises(CertificateError):  # new configuration trusts nobody
+        RememberingOcspRequired([], 3600, 2, memory).check(
+            signer.certificate, ca.issuing, response, datetime.now(UTC))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
 from audit.record import AuditRecord
-from audit.store import AuditStore
 from xroad.clock import Clock
 from xroad.encryption import KeyPair
 from xroad.errors import InternalError, XRoadError
@@ -22,7 +22,7 @@ from xroad.messages.faults import Fault, FaultSpelling, Origin, to_fault
 from xroad.proxy.ocsp_source import OcspSource
 from xroad.proxy.serverconf_file import ServerConfSource
 from xroad.replay import ReplayGuard
-from xroad.signing.message import OcspRequired
+from xroad.signing.message import RememberingOcspRequired
 from xroad.signing.signer import Signer
 
 log = structlog.get_logger(__name__)
@@ -32,13 +32,17 @@ INNER_CONTENT_TYPE = "X-Road-Encrypted-Content-Type"
 FAULT_CONTENT_TYPE = "application/x-road-fault+json"
 
 
+class AsyncAuditLog(Protocol):
+    async def append(self, record: AuditRecord) -> int: ...
+
+
 @dataclass(frozen=True)
 class SecurityServer:
     server_id: SecurityServerId
     globalconf: GlobalConfSource
     serverconf: ServerConfSource  # re-read when the file changes
     signers: Mapping[ClientId, Signer]  # member -> its signing key on this server
-    audit: AuditStore
+    audit: AsyncAuditLog
     clock: Clock
     limits: Limits
     fault_spelling: FaultSpelling
@@ -46,6 +50,8 @@ class SecurityServer:
     ocsp: OcspSource  # evidence that our signing certificates are good
     encryption_keys: Mapping[bytes, KeyPair]  # key id -> this server's key pair, per suite
     max_clock_skew: timedelta = timedelta(seconds=300)
+    accepted_ocsp: dict[tuple[object, bytes, bytes, bytes], datetime] = field(
+        default_factory=dict)
 
     def signer_for(self, member: ClientId) -> Signer:
         try:
@@ -53,16 +59,17 @@ class SecurityServer:
         except KeyError as e:
             raise InternalError(f"no signing key for member {member.member} on this server") from e
 
-    def revocation(self, conf: GlobalConf) -> OcspRequired:
-        return OcspRequired(conf.approved_cas, conf.ocsp_freshness_s)
+    def revocation(self, conf: GlobalConf) -> RememberingOcspRequired:
+        return RememberingOcspRequired(conf.approved_cas, conf.ocsp_freshness_s, conf.version,
+                                       self.accepted_ocsp)
 
     async def remember(self, client: ClientId, message_id: str, at: datetime) -> None:
         """Refuse a message id this client already used (`ReplayedMessage`)."""
         await asyncio.to_thread(self.replay.remember, str(client), message_id, at)
 
     async def record(self, record: AuditRecord) -> int:
-        """Append to the audit log off the event loop; raises `LoggingFailed` on failure."""
-        return await asyncio.to_thread(self.audit.append, record)
+        """Append durably (group commit) before going on; raises `LoggingFailed` on failure."""
+        return await self.audit.append(record)
 
 
 def encryption_context(direction: str, request_id: str, sender: SecurityServerId,

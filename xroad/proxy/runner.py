@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from audit.group_commit import GroupCommitter
 from audit.store import SqlAuditStore
 from keys import sealed
 from keys.ocsp import OcspCache, fetch_ocsp
@@ -142,8 +143,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
         serverconf=ServerConfFile(settings.data_dir / SERVERCONF_FILE),
-        signers={**_unlock_signers(token, pin), **hsm_held}, audit=audit, clock=clock,
-        limits=limits,
+        signers={**_unlock_signers(token, pin), **hsm_held}, audit=GroupCommitter(audit),
+        clock=clock, limits=limits,
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
         encryption_keys=_encryption_keys(token, pin),
         ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock))

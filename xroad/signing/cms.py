@@ -7,14 +7,15 @@ message-digest (SHA-512 of the content). Pure: bytes in, bytes out; the key stay
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from asn1crypto import algos, cms
+from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -42,38 +43,75 @@ class CmsSignature:
     algorithm: SignatureAlgorithm
 
 
-def _asn1_cert(cert: x509.Certificate) -> Any:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+def _der(tag: int, content: bytes) -> bytes:
+    """One DER TLV (definite length)."""
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
+
+
+_SEQUENCE, _SET, _OCTETS, _UTC_TIME, _GENERALIZED_TIME = 0x30, 0x31, 0x04, 0x17, 0x18
+_SIGNED_DATA_OID: Final = cms.ContentType("signed_data").dump()
+_DATA_OID: Final = cms.ContentType("data").dump()
+_VERSION_1: Final = core.Integer(1).dump()
+_SHA512: Final = algos.DigestAlgorithm({"algorithm": "sha512"}).dump()
+_CONTENT_TYPE_ATTR: Final = _der(_SEQUENCE, cms.CMSAttributeType("content_type").dump()
+                                 + _der(_SET, _DATA_OID))
+_SIGNING_TIME_OID: Final = cms.CMSAttributeType("signing_time").dump()
+_MESSAGE_DIGEST_OID: Final = cms.CMSAttributeType("message_digest").dump()
+_SIGNATURE_ALGORITHMS: Final = {
+    algorithm: algos.SignedDigestAlgorithm({"algorithm": name}).dump()
+    for algorithm, name in _CMS_ALGORITHMS.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _signer_constants(certs: tuple[x509.Certificate, ...]) -> tuple[bytes, bytes]:
+    """What never changes for one signing certificate and chain: the signer identifier and
+    the certificates field (a DER SET OF, so sorted). Computed once per chain."""
+    cert_ders = [c.public_bytes(serialization.Encoding.DER) for c in certs]
+    leaf = asn1_x509.Certificate.load(cert_ders[0])
+    sid = _der(_SEQUENCE, leaf["tbs_certificate"]["issuer"].dump()
+               + leaf["tbs_certificate"]["serial_number"].dump())
+    return sid, _der(0xA0, b"".join(sorted(cert_ders)))
+
+
+def _signing_time(at: datetime) -> bytes:
+    utc = at.astimezone(UTC)
+    if 1950 <= utc.year < 2050:  # RFC 5652 §11.3: UTCTime for these years
+        return _der(_UTC_TIME, utc.strftime("%y%m%d%H%M%SZ").encode())
+    return _der(_GENERALIZED_TIME, utc.strftime("%Y%m%d%H%M%SZ").encode())
 
 
 def sign_detached(content: bytes, signer: Signer, chain: Sequence[x509.Certificate],
                   at: datetime) -> bytes:
-    leaf = _asn1_cert(signer.certificate)
-    signed_attrs = cms.CMSAttributes([
-        {"type": "content_type", "values": ["data"]},
-        {"type": "signing_time", "values": [cms.Time({"utc_time": at})]},
-        {"type": "message_digest", "values": [hashlib.sha512(content).digest()]},
-    ])
-    signer_info = cms.SignerInfo({
-        "version": "v1",
-        "sid": cms.SignerIdentifier({"issuer_and_serial_number": {
-            "issuer": leaf.issuer, "serial_number": leaf.serial_number}}),
-        "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha512"}),
-        "signed_attrs": signed_attrs,
-        "signature_algorithm": algos.SignedDigestAlgorithm(
-            {"algorithm": _CMS_ALGORITHMS[signer.algorithm]}),
-        "signature": signer.sign(signed_attrs.dump()),
-    })
+    """DER ContentInfo(SignedData), assembled directly: it runs once per message, and the
+    structure is fixed; `verify_detached` and openssl parse it with full ASN.1 decoders."""
     certs = [signer.certificate, *(c for c in chain if c != signer.certificate)]
-    signed_data = cms.SignedData({
-        "version": "v1",
-        "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha512"})],
-        "encap_content_info": {"content_type": "data"},  # detached: no content here
-        "certificates": [cms.CertificateChoices({"certificate": _asn1_cert(c)}) for c in certs],
-        "signer_infos": [signer_info],
-    })
-    out: bytes = cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
-    return out
+    sid, certificates = _signer_constants(tuple(certs))
+    attributes = sorted([  # DER SET OF: members in ascending order of their encodings
+        _CONTENT_TYPE_ATTR,
+        _der(_SEQUENCE, _SIGNING_TIME_OID + _der(_SET, _signing_time(at))),
+        _der(_SEQUENCE, _MESSAGE_DIGEST_OID + _der(
+            _SET, _der(_OCTETS, hashlib.sha512(content).digest()))),
+    ])
+    signed_attrs = _der(_SET, b"".join(attributes))
+    signature = signer.sign(signed_attrs)  # over the SET, as RFC 5652 §5.4 prescribes
+    signer_info = _der(_SEQUENCE, _VERSION_1 + sid + _SHA512
+                       + b"\xa0" + signed_attrs[1:]  # [0] IMPLICIT SET OF Attribute
+                       + _SIGNATURE_ALGORITHMS[signer.algorithm]
+                       + _der(_OCTETS, signature))
+    signed_data = _der(_SEQUENCE, _VERSION_1 + _der(_SET, _SHA512)
+                       + _der(_SEQUENCE, _DATA_OID)  # detached: no content
+                       + certificates + _der(_SET, signer_info))
+    return _der(_SEQUENCE, _SIGNED_DATA_OID + _der(0xA0, signed_data))
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate(der: bytes) -> x509.Certificate:
+    """Peers send the same few certificates with every message: parse each once."""
+    return x509.load_der_x509_certificate(der)
 
 
 def _attribute(signer_info: Any, name: str) -> Any:
@@ -95,7 +133,7 @@ def verify_detached(signature_der: bytes, content: bytes) -> CmsSignature:
         if len(signed["signer_infos"]) != 1:
             raise MalformedSignature("CMS signature must have exactly one signer")
         signer_info = signed["signer_infos"][0]
-        certs = [x509.load_der_x509_certificate(c.chosen.dump())
+        certs = [_certificate(c.chosen.dump())
                  for c in signed["certificates"] or [] if c.name == "certificate"]
         sid = signer_info["sid"]
         if sid.name != "issuer_and_serial_number":

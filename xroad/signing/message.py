@@ -20,13 +20,14 @@ from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from xroad.clock import require_aware
 from xroad.errors import CertificateError, InvalidSignature, MalformedSignature
 from xroad.messages.multipart import Part
 from xroad.signing.certpath import verify_chain
 from xroad.signing.cms import sign_detached, verify_detached
-from xroad.signing.ocsp import check_ocsp
+from xroad.signing.ocsp import check_ocsp, good_until
 from xroad.signing.profile import member_of_signing_cert
 from xroad.signing.signer import Signer
 
@@ -128,6 +129,36 @@ class OcspRequired:
         if ocsp is None:
             raise CertificateError("signature carries no OCSP response for its certificate")
         check_ocsp(ocsp, cert, issuer, self.trusted, at, self.freshness_s)
+
+
+@dataclass
+class RememberingOcspRequired:
+    """`OcspRequired`, remembering responses that passed: the same evidence arrives with every
+    message a member signs within an hour, and re-verifying it costs more than the rest of the
+    signature check. A remembered response is accepted until it would turn stale
+    (`producedAt` + freshness, or `nextUpdate`); `scope` (the global configuration version)
+    is part of the key, so a change of trusted CAs or freshness is never served from memory.
+    """
+
+    trusted: Sequence[x509.Certificate]
+    freshness_s: int
+    scope: object
+    memory: dict[tuple[object, bytes, bytes, bytes], datetime]
+    max_entries: int = 10_000
+
+    def check(self, cert: x509.Certificate, issuer: x509.Certificate, ocsp: bytes | None,
+              at: datetime) -> None:
+        if ocsp is None:
+            raise CertificateError("signature carries no OCSP response for its certificate")
+        key = (self.scope, hashlib.sha256(ocsp).digest(), cert.fingerprint(hashes.SHA256()),
+               issuer.fingerprint(hashes.SHA256()))
+        until = self.memory.get(key)
+        if until is not None and at < until:
+            return
+        check_ocsp(ocsp, cert, issuer, self.trusted, at, self.freshness_s)
+        if len(self.memory) >= self.max_entries:
+            self.memory.clear()
+        self.memory[key] = good_until(ocsp, self.freshness_s)
 
 
 class UnsafeNoRevocationCheck:

@@ -177,3 +177,12 @@ def check_ocsp(response_der: bytes, cert: x509.Certificate, issuer: x509.Certifi
     _check_signature(response, responder)
     _check_times(single, response.produced_at_utc, at, timedelta(seconds=freshness_s), skew)
     _check_status(single, cert)
+
+
+def good_until(response_der: bytes, freshness_s: int) -> datetime:
+    """When an accepted response stops being acceptable: stale after `freshness_s`, or at
+    `nextUpdate` if that comes first. Call only on a response `check_ocsp` accepted."""
+    response = ocsp.load_der_ocsp_response(response_der)
+    until = response.produced_at_utc + timedelta(seconds=freshness_s)
+    next_update = response.next_update_utc
+    return min(until, next_update) if next_update is not None else until
