@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from asn1crypto import algos, cms, core
+from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -23,11 +23,6 @@ from cryptography.hazmat.primitives import serialization
 from xroad.errors import InvalidSignature, MalformedSignature
 from xroad.signing.signer import SignatureAlgorithm, Signer, verify_signature
 
-_CMS_ALGORITHMS: Final = {
-    SignatureAlgorithm.RSA_SHA512: "sha512_rsa",
-    SignatureAlgorithm.ECDSA_SHA512: "sha512_ecdsa",
-    SignatureAlgorithm.ED25519: "ed25519",
-}
 _FROM_CMS: Final = {
     "sha512_rsa": SignatureAlgorithm.RSA_SHA512,
     "rsassa_pkcs1v15": SignatureAlgorithm.RSA_SHA512,  # rsaEncryption with a SHA-512 digest
@@ -53,17 +48,29 @@ def _der(tag: int, content: bytes) -> bytes:
 
 
 _SEQUENCE, _SET, _OCTETS, _UTC_TIME, _GENERALIZED_TIME = 0x30, 0x31, 0x04, 0x17, 0x18
-_SIGNED_DATA_OID: Final = cms.ContentType("signed_data").dump()
-_DATA_OID: Final = cms.ContentType("data").dump()
-_VERSION_1: Final = core.Integer(1).dump()
-_SHA512: Final = algos.DigestAlgorithm({"algorithm": "sha512"}).dump()
-_CONTENT_TYPE_ATTR: Final = _der(_SEQUENCE, cms.CMSAttributeType("content_type").dump()
+_NULL: Final = b"\x05\x00"
+
+
+def _oid(dotted: str) -> bytes:
+    # Dotted form on purpose: asn1crypto's name maps are extended by other modules at import
+    # (asn1crypto.tsp adds tst_info) and must not be frozen early by constants built here.
+    encoded: bytes = core.ObjectIdentifier(dotted).dump()
+    return encoded
+
+
+_SIGNED_DATA_OID: Final = _oid("1.2.840.113549.1.7.2")
+_DATA_OID: Final = _oid("1.2.840.113549.1.7.1")
+_VERSION_1: Final = b"\x02\x01\x01"
+_SHA512: Final = _der(_SEQUENCE, _oid("2.16.840.1.101.3.4.2.3") + _NULL)
+_CONTENT_TYPE_ATTR: Final = _der(_SEQUENCE, _oid("1.2.840.113549.1.9.3")
                                  + _der(_SET, _DATA_OID))
-_SIGNING_TIME_OID: Final = cms.CMSAttributeType("signing_time").dump()
-_MESSAGE_DIGEST_OID: Final = cms.CMSAttributeType("message_digest").dump()
+_SIGNING_TIME_OID: Final = _oid("1.2.840.113549.1.9.5")
+_MESSAGE_DIGEST_OID: Final = _oid("1.2.840.113549.1.9.4")
 _SIGNATURE_ALGORITHMS: Final = {
-    algorithm: algos.SignedDigestAlgorithm({"algorithm": name}).dump()
-    for algorithm, name in _CMS_ALGORITHMS.items()}
+    SignatureAlgorithm.RSA_SHA512: _der(_SEQUENCE, _oid("1.2.840.113549.1.1.13") + _NULL),
+    SignatureAlgorithm.ECDSA_SHA512: _der(_SEQUENCE, _oid("1.2.840.10045.4.3.4")),
+    SignatureAlgorithm.ED25519: _der(_SEQUENCE, _oid("1.3.101.112")),
+}
 
 
 @functools.lru_cache(maxsize=64)
