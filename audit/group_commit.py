@@ -1,56 +1,31 @@
-"""Group commit: concurrent exchanges share one durable transaction (and one fsync).
+"""Group commit for the audit log: concurrent exchanges share one durable transaction.
 
-While a batch is being committed in a worker thread, new records queue up and form the next
-batch, so under load each fsync carries many records, and with one request at a time nothing
-waits longer than its own commit. Every caller learns its index only once its record is
-durable; if the batch fails, every caller in it gets `LoggingFailed`.
+Every caller learns its index only once its record is durable; if the batch fails, every
+caller in it gets `LoggingFailed`, so no exchange is delivered without its record.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from audit.record import AuditRecord
 from audit.store import AuditStore
+from xroad.batching import Batcher
 from xroad.errors import LoggingFailed
 
-_MAX_BATCH = 512
 
-
-@dataclass
 class GroupCommitter:
-    store: AuditStore
-    max_batch: int = _MAX_BATCH
-    _pending: list[tuple[AuditRecord, asyncio.Future[int]]] = field(default_factory=list,
-                                                                    init=False)
-    _draining: bool = field(default=False, init=False)
+    def __init__(self, store: AuditStore, max_batch: int = 512) -> None:
+        self._store = store
+        self._batcher: Batcher[AuditRecord, int] = Batcher(self._write, max_batch)
+
+    def _write(self, records: Sequence[AuditRecord]) -> list[int]:
+        try:
+            return self._store.append_many(records)
+        except LoggingFailed:
+            raise
+        except Exception as e:
+            raise LoggingFailed(f"audit record could not be written: {type(e).__name__}") from e
 
     async def append(self, record: AuditRecord) -> int:
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append((record, future))
-        if not self._draining:
-            self._draining = True
-            asyncio.get_running_loop().create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[:self.max_batch]
-                del self._pending[:self.max_batch]
-                try:
-                    indexes = await asyncio.to_thread(self.store.append_many,
-                                                      [r for r, _ in batch])
-                except Exception as e:
-                    error = e if isinstance(e, LoggingFailed) else LoggingFailed(
-                        f"audit record could not be written: {type(e).__name__}")
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                for (_, future), index in zip(batch, indexes, strict=True):
-                    if not future.done():
-                        future.set_result(index)
-        finally:
-            self._draining = False
+        return await self._batcher.submit(record)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
@@ -34,7 +34,8 @@ class AuditRecord:
     latency_ms: float | None = None
 
     def canonical_bytes(self) -> bytes:
-        doc = asdict(self)
+        # Not dataclasses.asdict: it deep-copies every value, once per record written.
+        doc = {name: getattr(self, name) for name in self.__slots__}
         doc["at"] = self.at.isoformat()
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

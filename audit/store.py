@@ -7,6 +7,7 @@ survives `kill -9`; triggers refuse UPDATE and DELETE.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from audit.record import GENESIS, AuditRecord, entry_hash
 from xroad.errors import LoggingFailed
@@ -82,6 +83,7 @@ class SqlAuditStore:
         if self._engine.dialect.name == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
+        self._connection: Connection | None = None
         _metadata.create_all(self._engine)
         triggers = _SQLITE_TRIGGERS if self._engine.dialect.name == "sqlite" else _POSTGRES_TRIGGERS
         with self._engine.begin() as conn:
@@ -110,9 +112,11 @@ class SqlAuditStore:
                 link = entry_hash(link, leaf)
                 rows.append({"idx": index + len(rows), "leaf": leaf, "entry_hash": link})
             try:
-                with self._engine.begin() as conn:
-                    conn.execute(insert(_log), rows)
+                writer = self._writer()
+                with writer.begin():
+                    writer.execute(insert(_log), rows)
             except Exception as e:  # any database failure means: do not deliver
+                self._drop_writer()
                 raise LoggingFailed(f"audit record could not be written: {type(e).__name__}") from e
             self._next, self._last_hash = index + len(rows), link
         return list(range(index, index + len(rows)))
@@ -136,5 +140,19 @@ class SqlAuditStore:
             previous, count = entry.entry_hash, count + 1
         return count
 
+    def _writer(self) -> Connection:
+        """One connection kept for appends (callers hold the lock): no pool checkout per batch."""
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def _drop_writer(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
     def close(self) -> None:
+        with self._lock:
+            self._drop_writer()
         self._engine.dispose()

@@ -7,7 +7,7 @@ once, on construction, against the strict X-Road character set (PR-MESS §2.7).
 from __future__ import annotations
 
 import re
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Self
 from urllib.parse import quote, unquote
@@ -47,7 +47,11 @@ class ClientId:
     subsystem_code: str | None = None
 
     def __post_init__(self) -> None:
-        _check_parts("client", astuple(self), InvalidClientIdentifier)
+        _check_parts("client", self._parts(), InvalidClientIdentifier)
+
+    def _parts(self) -> tuple[str | None, ...]:
+        # Not dataclasses.astuple: it deep-copies, and identifiers are formatted per message.
+        return (self.instance, self.member_class, self.member_code, self.subsystem_code)
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -66,7 +70,7 @@ class ClientId:
         return ClientId(self.instance, self.member_class, self.member_code)
 
     def __str__(self) -> str:
-        return "/".join(p for p in astuple(self) if p is not None)
+        return "/".join(p for p in self._parts() if p is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from xroad.errors import ClockSkew
 
 
 class ReplayGuard(Protocol):
-    def remember(self, client: str, message_id: str, at: datetime) -> None:
+    async def remember(self, client: str, message_id: str, at: datetime) -> None:
         """Record the id; raise `ReplayedMessage` if this client used it within the window."""
         ...
 

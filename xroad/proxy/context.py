@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ class SecurityServer:
 
     async def remember(self, client: ClientId, message_id: str, at: datetime) -> None:
         """Refuse a message id this client already used (`ReplayedMessage`)."""
-        await asyncio.to_thread(self.replay.remember, str(client), message_id, at)
+        await self.replay.remember(str(client), message_id, at)
 
     async def record(self, record: AuditRecord) -> int:
         """Append durably (group commit) before going on; raises `LoggingFailed` on failure."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -36,13 +37,25 @@ def verify_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificat
     each link's signature, validity at `at` and CA flag are checked.
     """
     require_aware(at)
+    path = _path(leaf, tuple(intermediates), tuple(anchors))
+    for cert in path:
+        _check_time(cert, at)
+    return list(path)
+
+
+@functools.lru_cache(maxsize=256)
+def _path(leaf: x509.Certificate, intermediates: tuple[x509.Certificate, ...],
+          anchors: tuple[x509.Certificate, ...]) -> tuple[x509.Certificate, ...]:
+    """The path and its signatures, which do not depend on time: found once per chain.
+
+    Peers send the same chain with every message; only a successful result is remembered.
+    """
     path = [leaf]
     current = leaf
     pool = [*intermediates, *anchors]
     for _ in range(_MAX_DEPTH):
-        _check_time(current, at)
         if current in anchors:
-            return path
+            return tuple(path)
         issuer = next((c for c in pool if c.subject == current.issuer and c != current), None)
         if issuer is None:
             raise CertificateError(
