@@ -109,14 +109,34 @@ def encrypt(chunks: Iterable[bytes], recipient: RecipientKey, context: bytes) ->
               + struct.pack(">H", len(sealed)) + sealed)
     aad = header + context
     yield header
-    aead, counter, pending = AESGCM(content_key), 0, b""
+    aead = AESGCM(content_key)
+    for counter, (piece, last) in enumerate(_pieces(chunks, CHUNK_SIZE)):
+        yield _frame(aead.encrypt(_nonce(prefix, counter, last), piece, aad))
+
+
+def _pieces(chunks: Iterable[bytes], size: int) -> Iterator[tuple[bytes, bool]]:
+    """Re-cut `chunks` into pieces of `size` bytes (the last may be shorter or empty), each
+    with a flag saying whether it is the last. Input bytes are copied once, whatever the
+    sizes of the incoming chunks."""
+    buffer = bytearray()
+    held: bytes | None = None  # a full piece, until we know whether more data follows
     for chunk in chunks:
-        pending += chunk
-        while len(pending) > CHUNK_SIZE:
-            piece, pending = pending[:CHUNK_SIZE], pending[CHUNK_SIZE:]
-            yield _frame(aead.encrypt(_nonce(prefix, counter, False), piece, aad))
-            counter += 1
-    yield _frame(aead.encrypt(_nonce(prefix, counter, True), pending, aad))
+        view = memoryview(chunk)
+        while view:
+            take = size - len(buffer)
+            buffer += view[:take]
+            view = view[take:]
+            if len(buffer) == size:
+                if held is not None:
+                    yield held, False
+                held = bytes(buffer)
+                buffer.clear()
+    if held is not None and not buffer:
+        yield held, True
+        return
+    if held is not None:
+        yield held, False
+    yield bytes(buffer), True
 
 
 def _frame(ciphertext: bytes) -> bytes:
@@ -139,16 +159,18 @@ class Decryptor:
         out: list[bytes] = []
         if self._aead is None and not self._read_header():
             return out
-        while len(self._buffer) >= 4:
-            (size,) = struct.unpack(">I", self._buffer[:4])
+        view, at = memoryview(self._buffer), 0  # walk by offset: no copy per chunk
+        while len(view) - at >= 4:
+            (size,) = struct.unpack_from(">I", view, at)
             if size > _MAX_CHUNK or size < _TAG:
                 raise DecryptionFailed("encrypted chunk has an impossible length")
-            if len(self._buffer) < 4 + size:
+            if len(view) - at < 4 + size:
                 break
             if self._done:
                 raise DecryptionFailed("data after the last encrypted chunk")
-            ciphertext, self._buffer = self._buffer[4:4 + size], self._buffer[4 + size:]
-            out.append(self._open(ciphertext))
+            out.append(self._open(bytes(view[at + 4:at + 4 + size])))
+            at += 4 + size
+        self._buffer = bytes(view[at:])
         return out
 
     def _open(self, ciphertext: bytes) -> bytes:

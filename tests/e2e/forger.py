@@ -5,6 +5,7 @@ real mutual TLS."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -92,7 +93,8 @@ class Forger:
         return inner_type, list(encrypt([plain], key, encryption_context(
             "request", request_id, CONSUMER, PROVIDER)))
 
-    def post(self, request_id: str, inner_type: str, body: bytes) -> httpx.Response:
+    def post(self, request_id: str, inner_type: str, body: bytes | Iterator[bytes]
+             ) -> httpx.Response:
         token = self.demo.server_dir(str(CONSUMER)) / "token"
         ca_pem = (self.demo.data_dir / "pki" / "ca-chain.pem").read_text()
         context = tls.client_context(token / "auth.cert.pem", token / "auth.key.pem", PIN, ca_pem)

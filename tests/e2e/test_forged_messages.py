@@ -51,6 +51,18 @@ def test_a_well_formed_forgery_passes(demo: RunningDemo, forger: Forger) -> None
     assert reply.headers["content-type"] == "application/x-road-encrypted"
 
 
+def test_a_large_message_is_decrypted_as_it_arrives(demo: RunningDemo, forger: Forger) -> None:
+    """3 MiB in 48 encrypted chunks, sent chunked: accepted and answered."""
+    request_id, message_id = fresh_ids()
+    signer = forger.consumer_signer()
+    parts = forger.signed(forger.rest_parts(message_id, body=b"\x00" * (3 * 1024 * 1024)),
+                          request_id, message_id, signer, forger.ocsp(signer))
+    inner_type, frames = forger.sealed(parts, request_id)
+    assert len(frames) > 40
+    reply = forger.post(request_id, inner_type, iter(frames))
+    assert reply.status_code == 200, reply.text
+
+
 MakeSigner = Callable[[Forger], SoftwareSigner]
 CERTIFICATES: dict[str, tuple[MakeSigner, str]] = {
     "expired": (lambda f: f.signer(issued=datetime.now(UTC) - timedelta(days=400)),

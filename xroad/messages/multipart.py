@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,19 +26,30 @@ class Part:
 
 def encode(parts: Sequence[Part]) -> tuple[str, bytes]:
     """Return the `Content-Type` header value and the body."""
+    content_type, pieces = encode_stream(parts)
+    return content_type, b"".join(pieces)
+
+
+def encode_stream(parts: Sequence[Part]) -> tuple[str, Iterator[bytes]]:
+    """The `Content-Type` and the body as pieces, without copying the parts' bytes."""
     while True:
         boundary = "xrb-" + secrets.token_hex(16)
         marker = boundary.encode()
         if not any(marker in p.data for p in parts):
             break
-    chunks: list[bytes] = []
     for part in parts:
         if "\r" in part.content_type or "\n" in part.content_type:
             raise ValueError("content type must be one line")
-        chunks += [b"--", marker, b"\r\nContent-Type: ", part.content_type.encode(), b"\r\n\r\n",
-                   part.data, b"\r\n"]
-    chunks += [b"--", marker, b"--\r\n"]
-    return f"multipart/mixed; boundary={boundary}", b"".join(chunks)
+
+    def pieces() -> Iterator[bytes]:
+        for part in parts:
+            yield b"--" + marker + b"\r\nContent-Type: " + part.content_type.encode() + (
+                b"\r\n\r\n")
+            yield part.data
+            yield b"\r\n"
+        yield b"--" + marker + b"--\r\n"
+
+    return f"multipart/mixed; boundary={boundary}", pieces()
 
 
 def decode(content_type: str, body: bytes) -> list[Part]:

@@ -66,9 +66,9 @@ def create_server_app(proxy: ServerProxy, limits: Limits) -> web.Application:
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
         peer = ssl_object.getpeercert(binary_form=True) if isinstance(
             ssl_object, ssl.SSLObject) else None
-        body = await _read_body(request, limits.max_body_bytes)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        return _to_web(await proxy.handle(peer, headers, body))
+        # The encrypted body is decrypted as it arrives; only the plaintext is kept.
+        return _to_web(await proxy.handle(peer, headers, request.content.iter_chunked(_CHUNK)))
 
     app = web.Application(client_max_size=limits.max_body_bytes + _CHUNK)
     app.router.add_post("/", receive)

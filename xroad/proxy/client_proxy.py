@@ -135,7 +135,7 @@ class ClientProxy:
             message_id=exchange.message_id, client=str(exchange.client),
             service=str(exchange.service), signer=signer, chain=signer.chain, at=at,
             ocsp=await ss.ocsp.response_for(signer))
-        inner_type, plain = multipart.encode([*parts, signature])
+        inner_type, plain = multipart.encode_stream([*parts, signature])
         server_name = str(ss.server_id)
         await ss.record(exchange.record(
             server_name, "request", at, outcome="ok", message_digest=digest(parts[0].data),
@@ -144,9 +144,9 @@ class ClientProxy:
                 serialization.Encoding.DER)).hexdigest()))
         try:
             target = servers[0]
-            body = b"".join(encrypt([plain], target.encryption_key(conf.encryption_suite),
-                                    encryption_context("request", exchange.request_id,
-                                                       ss.server_id, target.id)))
+            body = encrypt(plain, target.encryption_key(conf.encryption_suite),
+                           encryption_context("request", exchange.request_id, ss.server_id,
+                                              target.id))
             reply = await self._peers.post(
                 target.address.rstrip("/") + "/", target.auth_cert_hashes,
                 {"Content-Type": ENCRYPTED, INNER_CONTENT_TYPE: inner_type,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,11 @@ class Reply:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+async def _produce(pieces: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
 
 
 class _PinningConnector(aiohttp.TCPConnector):
@@ -70,14 +75,18 @@ class PeerClient:
         return self._session, self._connector
 
     async def post(self, url: str, registered_certs: frozenset[str], headers: Mapping[str, str],
-                   body: bytes, timeout_s: float) -> Reply:
-        """POST to the peer at `url`, whose certificate hash must be in `registered_certs`."""
+                   body: Iterable[bytes], timeout_s: float) -> Reply:
+        """POST to the peer at `url`, whose certificate hash must be in `registered_certs`.
+
+        `body` is sent as it is produced (chunked), so an encrypted message is never held whole.
+        """
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=self._connect_timeout)
         session, connector = self._client()
         target = URL(url)
         connector.registered[(target.host or "", target.port or 443)] = registered_certs
         try:
-            async with session.post(url, data=body, headers=dict(headers), timeout=timeout,
+            async with session.post(url, data=_produce(body), headers=dict(headers),
+                                    timeout=timeout,
                                     allow_redirects=False) as response:
                 data = await response.read()
                 return Reply(response.status, tuple(response.headers.items()), data)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import AsyncIterator
 
 import structlog
 from cryptography.hazmat.primitives import serialization
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from xroad import errors
 from xroad.access import check_access
 from xroad.encryption import CONTENT_TYPE as ENCRYPTED
-from xroad.encryption import decrypt, encrypt
+from xroad.encryption import Decryptor, encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
 from xroad.messages import multipart, rest, soap
 from xroad.messages.faults import Fault, rest_error_body, to_fault
@@ -42,7 +43,7 @@ class ServerProxy:
         self._services = services
 
     async def handle(self, peer_cert_der: bytes | None, headers: dict[str, str],
-                     body: bytes | None) -> HttpResponse:
+                     body: AsyncIterator[bytes]) -> HttpResponse:
         """`headers` are lower-cased HTTP headers of the request from the peer security server."""
         with structlog.contextvars.bound_contextvars(message_id=None, client=None, service=None,
                                                      request_id=headers.get("x-road-request-id")):
@@ -53,20 +54,18 @@ class ServerProxy:
                 return _fault_response(logged_fault(e, "ServerProxy", self._ss.fault_spelling))
 
     async def _handle(self, peer_cert_der: bytes | None, headers: dict[str, str],
-                      body: bytes | None, started: float) -> HttpResponse:
+                      body: AsyncIterator[bytes], started: float) -> HttpResponse:
         ss = self._ss
         at = ss.clock.now()
         conf = ss.globalconf.current(at)
         peer = authenticate_peer(peer_cert_der, conf, at)
-        if body is None:
-            raise errors.MessageTooLarge(f"message exceeds {ss.limits.max_body_bytes} bytes")
         request_id = headers.get("x-road-request-id", "")
         if not request_id:
             raise errors.InvalidMessage("X-Road-Request-Id is missing")
         if headers.get("content-type") != ENCRYPTED:
             raise errors.DecryptionFailed("messages between security servers must be encrypted")
-        plain = decrypt(body, ss.encryption_keys,
-                        encryption_context("request", request_id, peer.id, ss.server_id))
+        plain = await self._decrypt(body, encryption_context("request", request_id, peer.id,
+                                                             ss.server_id))
         parts = multipart.decode(headers.get(INNER_CONTENT_TYPE.lower(), ""), plain)
         kind = headers.get("x-road-message-type", "")
         exchange = _claimed_exchange(kind, parts, request_id, ss)
@@ -116,8 +115,8 @@ class ServerProxy:
                 service=str(exchange.service), signer=signer, chain=signer.chain,
                 at=ss.clock.now(), ocsp=await ss.ocsp.response_for(signer),
                 request_hash=request_hash)
-            inner_type, out = multipart.encode([*response_parts, signature])
-            sealed = b"".join(encrypt([out], peer.encryption_key(conf.encryption_suite),
+            inner_type, out = multipart.encode_stream([*response_parts, signature])
+            sealed = b"".join(encrypt(out, peer.encryption_key(conf.encryption_suite),
                                       encryption_context("response", request_id, ss.server_id,
                                                          peer.id)))
             await ss.record(exchange.record(
@@ -137,6 +136,21 @@ class ServerProxy:
         log.info("exchange.served", client_server=str(peer.id))
         return HttpResponse(200, (("Content-Type", ENCRYPTED), (INNER_CONTENT_TYPE, inner_type)),
                             sealed)
+
+    async def _decrypt(self, body: AsyncIterator[bytes], context: bytes) -> bytes:
+        """Decrypt while reading, within the size limit; the ciphertext is never held whole."""
+        limit = self._ss.limits.max_body_bytes
+        decryptor = Decryptor(self._ss.encryption_keys, context)
+        plain = bytearray()
+        received = 0
+        async for chunk in body:
+            received += len(chunk)
+            if received > limit:
+                raise errors.MessageTooLarge(f"message exceeds {limit} bytes")
+            for piece in decryptor.feed(chunk):
+                plain += piece
+        decryptor.finish()
+        return bytes(plain)
 
     async def _call_rest(self, verified: VerifiedMessage, base_url: str, timeout_s: float
                          ) -> list[Part]:
