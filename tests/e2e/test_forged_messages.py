@@ -6,15 +6,20 @@ to the registry, and (once the message can be attributed) a record in the audit 
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
-from keys.token import SoftwareSigner
+from keys.devpki import ensure_dev_ca, new_key
+from keys.token import SoftwareSigner, SoftwareToken
 from tests.e2e.demo import RunningDemo, audit_records
 from tests.e2e.forger import ONE_HOUR, Forger, fresh_ids
+from xroad.identifiers import ClientId
 from xroad.messages.multipart import Part
 
 pytestmark = pytest.mark.e2e
@@ -167,3 +172,32 @@ def test_stream_lifted_into_another_exchange(demo: RunningDemo, forger: Forger) 
     inner_type, frames = forger.sealed(parts, request_id)
     refused(demo, forger.post("another-request-id", inner_type, b"".join(frames)),
             "Server.ServerProxy.DecryptionFailed")
+
+
+def test_signature_bytes_changed(demo: RunningDemo, forger: Forger) -> None:
+    request_id, message_id = fresh_ids()
+    signer = forger.consumer_signer()
+    *content, signature = forger.signed(forger.rest_parts(message_id), request_id, message_id,
+                                        signer, forger.ocsp(signer))
+    doc = json.loads(signature.data)
+    cms = bytearray(base64.b64decode(doc["cms"]))
+    cms[-1] ^= 0x01  # the last byte of the signature value
+    doc["cms"] = base64.b64encode(bytes(cms)).decode()
+    parts = [*content, Part(signature.content_type, json.dumps(doc).encode())]
+    refused(demo, forger.send(parts, request_id), "Server.ServerProxy.InvalidSignatureValue",
+            message_id)
+
+
+def test_signing_certificate_from_an_unknown_ca(demo: RunningDemo, forger: Forger,
+                                                tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    other = ensure_dev_ca(tmp_path / "other-pki", "MN", "pin", now)  # same names, other keys
+    key = new_key()
+    cert = other.issue_signing_cert(ClientId.parse("MN/GOV/EMONGOLIA"), key.public_key(), now)
+    token = SoftwareToken(tmp_path / "token")
+    token.store("sign", key, [cert, *other.chain], "pin")
+    signer = token.unlock("sign", "pin")
+    request_id, message_id = fresh_ids()
+    parts = forger.signed(forger.rest_parts(message_id), request_id, message_id, signer, None)
+    refused(demo, forger.send(parts, request_id), "Server.ServerProxy.CertValidation",
+            message_id)

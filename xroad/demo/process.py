@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,12 @@ class RunningDemo:
         return self.process.returncode
 
 
-def start_demo(data_dir: Path, timeout_s: float = STARTUP_TIMEOUT_S) -> RunningDemo:
-    """Start the demo in `data_dir` (new or reused) and return once it printed "is ready"."""
+def start_demo(data_dir: Path, timeout_s: float = STARTUP_TIMEOUT_S,
+               env: Mapping[str, str] | None = None) -> RunningDemo:
+    """Start the demo in `data_dir` (new or reused) and return once it printed "is ready".
+
+    `env` adds settings for the components (their processes inherit the demo's environment).
+    """
     output_path = data_dir.parent / f"{data_dir.name}-demo-output.txt"
     already = output_path.stat().st_size if output_path.exists() else 0
     with output_path.open("ab") as out:
@@ -68,7 +73,7 @@ def start_demo(data_dir: Path, timeout_s: float = STARTUP_TIMEOUT_S) -> RunningD
             [sys.executable, "-m", "xroad.cli.main", "demo", "--data-dir", str(data_dir),
              "--free-ports"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"})
     demo = RunningDemo(data_dir, process, output_path)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
