@@ -29,6 +29,11 @@ class SecurityServerSettings(BaseSettings):
     audit_database_url: str | None = None  # default: SQLite file in data_dir
     replay_database_url: str | None = None  # default: SQLite file in data_dir
     max_clock_skew_s: int = 300
+    # Admin API (access rights); off unless a key is set. Keys are compared by SHA-256.
+    admin_host: str = "127.0.0.1"
+    admin_port: int | None = None
+    admin_api_key: SecretStr | None = None  # service administrator: read and change
+    observer_api_key: SecretStr | None = None  # read only
     # Members' signing keys in an HSM (PKCS#11); they take precedence over the software token.
     pkcs11_module: Path | None = None
     pkcs11_token_label: str | None = None

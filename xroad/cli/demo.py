@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import time
 from pathlib import Path
@@ -72,6 +73,16 @@ def run_demo(data_dir: Path, *, free_ports: bool) -> int:
         typer.echo("All demo processes stopped.")
 
 
+def admin_key(directory: Path, name: str) -> str:
+    """The demo server's API key in `directory/name`, made on first use (readable by the
+    owner only; the demo prints where it is, never the key)."""
+    path = directory / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -117,7 +128,10 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
             "XROAD_SS_ANCHOR_PATH": str(layout.anchor), "XROAD_SS_TOKEN_PIN": pin,
             "XROAD_SS_CLIENT_PORT": str(server.client_port),
             "XROAD_SS_SERVER_PORT": str(server.server_port),
-            "XROAD_SS_GLOBALCONF_REFRESH_S": str(settings.globalconf_refresh_s)})
+            "XROAD_SS_GLOBALCONF_REFRESH_S": str(settings.globalconf_refresh_s),
+            "XROAD_SS_ADMIN_PORT": str(server.admin_port),
+            "XROAD_SS_ADMIN_API_KEY": admin_key(directory, "admin-api-key"),
+            "XROAD_SS_OBSERVER_API_KEY": admin_key(directory, "observer-api-key")})
         supervisor.wait_healthy(child, f"http://127.0.0.1:{server.client_port}/health")
 
 
@@ -130,6 +144,7 @@ def _write_instance(layout: DemoLayout, ports: DemoPorts) -> None:
         "security_servers": [
             {"id": str(s.id), "client_url": f"http://127.0.0.1:{s.client_port}",
              "server_url": f"https://127.0.0.1:{s.server_port}",
+             "admin_url": f"http://127.0.0.1:{s.admin_port}",
              "clients": [str(c) for c in hosted[s.id]]}
             for s in servers(ports)],
         "adapters": {
@@ -168,6 +183,8 @@ The demo instance {load_demo_seed().instance} is ready.
 
   dev PKI OCSP responder    http://127.0.0.1:{ports.ocsp}
   dev PKI time-stamping     http://127.0.0.1:{ports.tsa}   (RFC 3161)
+  admin API (access rights) {", ".join(f"http://127.0.0.1:{s.admin_port}" for s in servers(ports))}
+                            API key in {layout.root}/ss/<server>/admin-api-key
   instance description      {layout.root / 'instance.json'}
   logs                      {layout.logs}/
 

@@ -24,6 +24,7 @@ class DemoServer:
     id: SecurityServerId
     client_port: int
     server_port: int
+    admin_port: int
 
     @property
     def dir_name(self) -> str:
@@ -33,7 +34,7 @@ class DemoServer:
 @dataclass(frozen=True, slots=True)
 class DemoPorts:
     central: int
-    servers: tuple[tuple[int, int], ...]  # (client port, server port) per security server
+    servers: tuple[tuple[int, int, int], ...]  # (client, server, admin) per security server
     adapters: tuple[int, ...]
     ocsp: int
     tsa: int
@@ -52,7 +53,8 @@ ADAPTERS: Final = (
                 soap_services=("getPerson", "getFamily"), rest_services=("persons",),
                 rest_endpoints=("/*", "/*/family")),
 )
-DEFAULT_PORTS: Final = DemoPorts(central=4000, servers=((8080, 5500), (8081, 5501)),
+DEFAULT_PORTS: Final = DemoPorts(central=4000,
+                                 servers=((8080, 5500, 4100), (8081, 5501, 4101)),
                                  adapters=(9001,), ocsp=8888, tsa=8899)
 
 
@@ -69,10 +71,11 @@ def free_ports() -> DemoPorts:
     finally:
         for s in sockets:
             s.close()
-    n = len(SERVER_IDS)
-    return DemoPorts(central=ports[0],
-                     servers=tuple((ports[1 + 2 * i], ports[2 + 2 * i]) for i in range(n)),
-                     adapters=tuple(ports[1 + 2 * n:-2]), ocsp=ports[-2], tsa=ports[-1])
+    take = iter(ports)
+    return DemoPorts(
+        central=next(take),
+        servers=tuple((next(take), next(take), next(take)) for _ in SERVER_IDS),
+        adapters=tuple(next(take) for _ in ADAPTERS), ocsp=next(take), tsa=next(take))
 
 
 def ports_in_use(ports: DemoPorts, host: str = "127.0.0.1") -> list[int]:
@@ -88,5 +91,5 @@ def ports_in_use(ports: DemoPorts, host: str = "127.0.0.1") -> list[int]:
 
 
 def servers(ports: DemoPorts) -> tuple[DemoServer, ...]:
-    return tuple(DemoServer(sid, c, s) for sid, (c, s) in zip(SERVER_IDS, ports.servers,
-                                                                 strict=True))
+    return tuple(DemoServer(sid, *triple) for sid, triple in zip(SERVER_IDS, ports.servers,
+                                                                    strict=True))

@@ -28,6 +28,7 @@ from xroad.globalconf.refresh import GlobalConfClient
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
 from xroad.proxy import tls
+from xroad.proxy.admin_app import ApiKey, Role, create_admin_app
 from xroad.proxy.app import create_client_app, create_server_app
 from xroad.proxy.client_proxy import ClientProxy
 from xroad.proxy.context import SecurityServer
@@ -110,6 +111,20 @@ def _ocsp_cache(confs: GlobalConfClient, clock: Clock) -> OcspCacheFactory:
     return make
 
 
+async def _start_admin(settings: SecurityServerSettings) -> web.AppRunner | None:
+    keys = tuple(ApiKey.of(secret.get_secret_value(), role) for secret, role in (
+        (settings.admin_api_key, Role.SERVICE_ADMINISTRATOR),
+        (settings.observer_api_key, Role.OBSERVER)) if secret is not None)
+    if settings.admin_port is None or not keys:
+        return None
+    runner = web.AppRunner(create_admin_app(settings.data_dir / SERVERCONF_FILE, keys),
+                           access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.admin_host, settings.admin_port).start()
+    log.info("admin_api.started", url=f"http://{settings.admin_host}:{settings.admin_port}")
+    return runner
+
+
 def _encryption_keys(token: SoftwareToken, pin: str) -> dict[bytes, KeyPair]:
     seed = sealed.unseal(token.directory / ENCRYPTION_SEED_FILE, pin)
     pairs = [keypair_from_seed(seed, suite) for suite in Suite]
@@ -164,6 +179,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await web.TCPSite(server_runner, settings.server_host, settings.server_port,
                       ssl_context=tls.server_context(auth_cert, auth_key, pin, ca_pem)).start()
 
+    admin_runner = await _start_admin(settings)
+
     scheduler = AsyncIOScheduler()
     scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
     scheduler.start()
@@ -178,6 +195,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await stop.wait()
     log.info("security_server.stopping", server_id=str(server_id))
     scheduler.shutdown(wait=False)
+    if admin_runner is not None:
+        await admin_runner.cleanup()
     await client_runner.cleanup()
     await server_runner.cleanup()
     await peers.close()
