@@ -63,6 +63,7 @@ class CentralServerSettings(BaseSettings):
     conf_validity_s: int = 600
     conf_generation_s: float = 60.0
     encryption_suite: Suite = Suite.X25519_AES256GCM  # 2: ML-KEM-768 + X25519 hybrid
+    ocsp_freshness_s: int = 3600  # oldest OCSP evidence security servers accept
     log_json: bool = True
 
     def db_url(self) -> str:

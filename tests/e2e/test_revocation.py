@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography import x509
 
-from keys.devpki import load_dev_ca
 from tests.e2e.demo import RunningDemo, audit_records, start_demo
 from tests.e2e.test_exchange import PERSON_PATH, PORTAL, client_url
 
 pytestmark = pytest.mark.e2e
 
 PIN = "demo-token-pin"
+
+
+def pki(demo: RunningDemo, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "xroad.cli.main", "pki", *args, "--data-dir",
+                           str(demo.data_dir)], capture_output=True, text=True, check=False,
+                          timeout=60, env={**os.environ, "XROAD_PKI_TOKEN_PIN": PIN})
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["revoke", "abc123"], "error:"), (["revoke", "xyz"], "not a hex serial"),
+    (["revoke", "1", "--reason", "boredom"], "unknown reason")],
+    ids=["never-issued", "not-hex", "unknown-reason"])
+def test_pki_cli_refuses_mistakes(demo: RunningDemo, args: list[str], message: str) -> None:
+    result = pki(demo, *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def ask(demo: RunningDemo) -> httpx.Response:
@@ -33,8 +50,12 @@ def test_a_revoked_provider_signing_certificate_stops_the_exchange(tmp_path: Pat
         token = demo.server_dir("MN/GOV/GASR/ss1") / "token"
         cert = x509.load_pem_x509_certificates(
             (token / "sign-MN_GOV_GASR.cert.pem").read_bytes())[0]
-        ca = load_dev_ca(demo.data_dir / "pki", PIN)
-        ca.revoke(cert.serial_number, x509.ReasonFlags.key_compromise, datetime.now(UTC))
+        serial = f"{cert.serial_number:x}"
+        revoked = pki(demo, "revoke", serial, "--reason", "key_compromise")
+        assert revoked.returncode == 0, revoked.stderr
+        listed = pki(demo, "list")
+        assert f"{serial}  revoked" in listed.stdout
+        assert "(key_compromise)" in listed.stdout
 
         reply = ask(demo)
         assert reply.status_code == 500

@@ -43,10 +43,12 @@ class Registry:
     """Members, subsystems and security servers of one instance, in the central database."""
 
     def __init__(self, engine: Engine, instance: str,
-                 encryption_suite: Suite = Suite.X25519_AES256GCM) -> None:
+                 encryption_suite: Suite = Suite.X25519_AES256GCM,
+                 ocsp_freshness_s: int = 3600) -> None:
         self._engine = engine
         self.instance = instance
         self.encryption_suite = encryption_suite
+        self.ocsp_freshness_s = ocsp_freshness_s
         Base.metadata.create_all(engine)
 
     def apply_seed(self, seed: InstanceSeed) -> None:
@@ -165,6 +167,7 @@ class Registry:
                                                           key=lambda k: k.suite)))
                     for srv in servers if srv.address),
                 encryption_suite=self.encryption_suite,
+                ocsp_freshness_s=self.ocsp_freshness_s,
                 ocsp_responders=tuple((hashlib.sha256(ca.der).hexdigest(), ca.ocsp_url)
                                       for ca in cas if ca.ocsp_url),
                 approved_cas=tuple(x509.load_der_x509_certificate(ca.der) for ca in cas),

@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from xroad import __version__
-from xroad.cli import acl, keys, serve
+from xroad.cli import acl, keys, pki, serve
 
 app = typer.Typer(no_args_is_help=True, help="X-Road-compatible data-exchange bus.",
                   pretty_exceptions_enable=False)
 app.add_typer(serve.app, name="serve")
 app.add_typer(keys.app, name="keys")
 app.add_typer(acl.app, name="acl")
+app.add_typer(pki.app, name="pki")
 
 
 @app.command()
