@@ -28,6 +28,7 @@ async def _read_body(request: web.Request, limit: int) -> bytes | None:
 
 def _to_web(response: HttpResponse) -> web.Response:
     out = web.Response(status=response.status, body=response.body)
+    out.headers["Server"] = "X-Road"  # not aiohttp's name and version
     for name, value in response.headers:
         out.headers.add(name, value)
     return out
@@ -52,10 +53,16 @@ def create_client_app(proxy: ClientProxy, limits: Limits) -> web.Application:
     async def health(_: web.Request) -> web.Response:
         return web.json_response(proxy.health())
 
+    async def list_clients(request: web.Request) -> web.Response:
+        path, _, query = request.raw_path.partition("?")
+        return _to_web(await proxy.list_clients(
+            HttpRequest("GET", path, query, tuple(request.headers.items()), b"")))
+
     app = web.Application(client_max_size=limits.max_body_bytes + _CHUNK)
     app.router.add_route("*", "/r1/{tail:.*}", rest)
     app.router.add_post("/", soap)
     app.router.add_get("/health", health)
+    app.router.add_get("/listClients", list_clients)
     return app
 
 

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final
+from urllib.parse import parse_qs
 
 import structlog
 from cryptography.hazmat.primitives import serialization
@@ -38,6 +39,7 @@ from xroad.proxy.context import (
 )
 from xroad.proxy.exchange import Exchange, HttpRequest, HttpResponse
 from xroad.proxy.http import PeerClient
+from xroad.proxy.metaservices import list_clients_json, list_clients_xml
 from xroad.replay import check_signing_time
 from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
 
@@ -191,6 +193,20 @@ class ClientProxy:
             raise errors.MessageTooLarge(
                 f"request body exceeds {self._ss.limits.max_body_bytes} bytes")
         return request.body
+
+    async def list_clients(self, request: HttpRequest) -> HttpResponse:
+        """The `listClients` metaservice: members and subsystems from global configuration,
+        XML by default, JSON when the client asks for it (X-Road's two forms)."""
+        return await self._guard(self._list_clients, request, soap_faults=False)
+
+    async def _list_clients(self, request: HttpRequest) -> HttpResponse:
+        conf = self._ss.globalconf.current()
+        instance = parse_qs(request.query).get("xRoadInstance", [None])[-1]
+        if "application/json" in (request.header("Accept") or ""):
+            return HttpResponse(200, (("Content-Type", JSON),),
+                                list_clients_json(conf, instance))
+        return HttpResponse(200, (("Content-Type", "text/xml; charset=UTF-8"),),
+                            list_clients_xml(conf, instance))
 
     def health(self) -> dict[str, object]:
         """Readiness: routing needs a verified, unexpired global configuration."""

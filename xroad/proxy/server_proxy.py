@@ -17,6 +17,7 @@ from xroad.access import check_access
 from xroad.encryption import CONTENT_TYPE as ENCRYPTED
 from xroad.encryption import Decryptor, encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
+from xroad.globalconf.model import GlobalConf
 from xroad.messages import multipart, rest, soap
 from xroad.messages.faults import Fault, rest_error_body, to_fault
 from xroad.messages.multipart import Part
@@ -29,9 +30,15 @@ from xroad.proxy.context import (
 )
 from xroad.proxy.exchange import Exchange, HttpResponse
 from xroad.proxy.http import ServiceClient
+from xroad.proxy.metaservices import (
+    ALLOWED_METHODS,
+    PROVIDER_METASERVICES,
+    rest_methods,
+    soap_methods,
+)
 from xroad.proxy.peer import authenticate_peer
 from xroad.replay import check_signing_time
-from xroad.serverconf import ServiceType
+from xroad.serverconf import ServerConf, ServiceType
 from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
 
 log = structlog.get_logger(__name__)
@@ -87,21 +94,26 @@ class ServerProxy:
             check_signing_time(m.signed_at, at, ss.max_clock_skew)
             await ss.remember(exchange.client, exchange.message_id, at)
             serverconf = ss.serverconf.current()
-            description = serverconf.service(exchange.service)
             if not serverconf.hosts(exchange.service.provider):
                 raise errors.UnknownService(f"{exchange.service.provider} is not hosted here")
-            method, path = _endpoint(kind, verified)
-            check_access(exchange.client, exchange.service, serverconf.access_rights,
-                         method=method, path=path,
-                         local_groups=serverconf.local_group_members(),
-                         global_groups=conf.global_group_members())
+            metaservice = exchange.service.service_code in PROVIDER_METASERVICES
+            if not metaservice:  # metaservices are open to every client, as in X-Road
+                description = serverconf.service(exchange.service)
+                method, path = _endpoint(kind, verified)
+                check_access(exchange.client, exchange.service, serverconf.access_rights,
+                             method=method, path=path,
+                             local_groups=serverconf.local_group_members(),
+                             global_groups=conf.global_group_members())
             await ss.record(exchange.record(
                 str(ss.server_id), "request", at, outcome="ok",
                 message_digest=digest(verified.parts[0].data),
                 signature_digest=verified.signature_digest,
                 signer_cert_sha256=hashlib.sha256(verified.signer_cert.public_bytes(
                     serialization.Encoding.DER)).hexdigest()))
-            if description.type is ServiceType.REST:
+            if metaservice:
+                response_parts, request_hash = self._metaservice(exchange, kind, verified,
+                                                                 serverconf, conf)
+            elif description.type is ServiceType.REST:
                 response_parts = await self._call_rest(verified, description.url,
                                                        description.timeout_s)
                 request_hash = None
@@ -136,6 +148,29 @@ class ServerProxy:
         log.info("exchange.served", client_server=str(peer.id))
         return HttpResponse(200, (("Content-Type", ENCRYPTED), (INNER_CONTENT_TYPE, inner_type)),
                             sealed)
+
+    def _metaservice(self, exchange: Exchange, kind: str, verified: VerifiedMessage,
+                     serverconf: ServerConf, conf: GlobalConf) -> tuple[list[Part], str | None]:
+        """`listMethods` / `allowedMethods`, answered by this server from its configuration."""
+        allowed = exchange.service.service_code == ALLOWED_METHODS
+        local, global_groups = serverconf.local_group_members(), conf.global_group_members()
+        request = verified.parts[0]
+        if kind == "REST":
+            body = rest_methods(serverconf, exchange.service.provider, exchange.client,
+                                allowed_only=allowed, local=local,
+                                global_groups=global_groups)
+            response = rest.RestResponse(200, (("Content-Type", "application/json"),),
+                                         rest.request_hash(request.data, b""))
+            return [Part(rest.RESPONSE_CONTENT_TYPE, response.encode()),
+                    Part(rest.BODY_CONTENT_TYPE, body)], None
+        answer = soap_methods(request.data, self._ss.limits, serverconf,
+                              exchange.service.provider, exchange.client,
+                              allowed_only=allowed, local=local,
+                              global_groups=global_groups)
+        request_hash = soap.soap_request_hash(request.data)
+        return ([Part("text/xml; charset=UTF-8",
+                      soap.with_request_hash(answer, request_hash, self._ss.limits))],
+                request_hash)
 
     async def _decrypt(self, body: AsyncIterator[bytes], context: bytes) -> bytes:
         """Decrypt while reading, within the size limit; the ciphertext is never held whole."""
