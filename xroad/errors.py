@@ -34,6 +34,10 @@ class InvalidProtocolVersion(InvalidMessage):
     """`protocolVersion` is not 4.0."""
 
 
+class InvalidSecurityServer(InvalidMessage):
+    """The security server the client asked for does not serve the provider."""
+
+
 class MessageTooLarge(InvalidMessage):
     """The message exceeds a configured size limit."""
 
@@ -76,6 +80,10 @@ class SslAuthenticationFailed(VerificationError):
 
 class InconsistentResponse(VerificationError):
     """The response does not belong to the request (request hash, ids, headers)."""
+
+
+class InconsistentHeaders(InconsistentResponse):
+    """The response's X-Road headers do not echo the request's."""
 
 
 class TransportError(XRoadError):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_xml_bytes: int = 10 * 1024 * 1024
-    max_body_bytes: int = 50 * 1024 * 1024
+    max_body_bytes: int = 10 * 1024 * 1024  # X-Road: 10 MiB
     max_url_chars: int = 2048
     max_header_bytes: int = 16 * 1024
     service_timeout_s: float = 60.0

@@ -39,7 +39,7 @@ class SecurityServerSettings(BaseSettings):
     pkcs11_token_label: str | None = None
     pkcs11_pin: SecretStr | None = None
     service_timeout_s: float = 60.0
-    max_body_bytes: int = 50 * 1024 * 1024
+    max_body_bytes: int = 10 * 1024 * 1024  # X-Road: 10 MiB
     log_json: bool = True
 
     def audit_url(self) -> str:

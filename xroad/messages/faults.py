@@ -24,6 +24,7 @@ FAULTS: Final[Mapping[type[e.XRoadError], tuple[str, bool]]] = {
     e.InvalidServiceIdentifier: ("InvalidServiceIdentifier", True),
     e.InvalidProtocolVersion: ("InvalidProtocolVersion", True),
     e.MessageTooLarge: ("InvalidMessage", True),
+    e.InvalidSecurityServer: ("InvalidSecurityServer", True),
     e.InvalidMessage: ("InvalidMessage", True),
     e.UnknownMember: ("UnknownMember", False),
     e.UnknownService: ("UnknownService", False),
@@ -33,6 +34,7 @@ FAULTS: Final[Mapping[type[e.XRoadError], tuple[str, bool]]] = {
     e.MalformedSignature: ("MalformedSignature", False),
     e.CertificateError: ("CertValidation", False),
     e.SslAuthenticationFailed: ("SslAuthenticationFailed", False),
+    e.InconsistentHeaders: ("InconsistentHeaders", False),
     e.InconsistentResponse: ("InconsistentResponse", False),
     e.ReplayedMessage: ("ReplayedMessage", False),
     e.ClockSkew: ("ClockSkew", False),
@@ -107,6 +109,15 @@ def parse_rest_error(body: bytes) -> e.PeerFault:
         return e.PeerFault(str(doc["type"]), str(doc["message"]), str(doc["detail"]))
     except (KeyError, TypeError, ValueError):
         return e.PeerFault("Server.ServerProxy.InternalError", "malformed fault from peer", "")
+
+
+def rest_error_xml(fault: Fault) -> bytes:
+    """The XML form of a REST error, for clients that accept XML and not JSON."""
+    root = etree.Element("error")
+    for name, value in (("type", fault.code), ("message", fault.message),
+                        ("detail", fault.fault_id)):
+        etree.SubElement(root, name).text = value
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def rest_error_body(fault: Fault) -> bytes:

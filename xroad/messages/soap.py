@@ -14,13 +14,14 @@ from typing import Final
 from lxml import etree
 
 from xroad.errors import (
+    InconsistentHeaders,
     InconsistentResponse,
     InvalidClientIdentifier,
     InvalidProtocolVersion,
     InvalidServiceIdentifier,
     InvalidSoap,
 )
-from xroad.identifiers import ClientId, ObjectType, ServiceId
+from xroad.identifiers import ClientId, ObjectType, SecurityServerId, ServiceId
 from xroad.limits import Limits
 from xroad.messages.xml import (
     IDENTIFIERS_NS,
@@ -32,7 +33,8 @@ from xroad.messages.xml import (
 
 SHA512_URI: Final = "http://www.w3.org/2001/04/xmlenc#sha512"
 PROTOCOL_VERSION: Final = "4.0"
-_SINGLE: Final = ("client", "service", "id", "userId", "issue", "protocolVersion", "requestHash")
+_SINGLE: Final = ("client", "service", "id", "userId", "issue", "protocolVersion", "requestHash",
+                  "securityServer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class SoapHeader:
     issue: str | None
     protocol_version: str
     represented_party: str | None = None
+    security_server: SecurityServerId | None = None  # PR-TARGETSS: pin one provider server
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,17 @@ def parse_service_id(el: etree._Element) -> ServiceId:
         raise InvalidServiceIdentifier(f"service identifier lacks {e.args[0]}") from e
     except InvalidClientIdentifier as e:
         raise InvalidServiceIdentifier(str(e)) from e
+
+
+def parse_security_server_id(el: etree._Element) -> SecurityServerId:
+    object_type, f = _id_fields(el)
+    if object_type != ObjectType.SERVER:
+        raise InvalidSoap(f"securityServer objectType {object_type!r} is not SERVER")
+    try:
+        return SecurityServerId(ClientId(f["xRoadInstance"], f["memberClass"], f["memberCode"]),
+                                f["serverCode"])
+    except KeyError as e:
+        raise InvalidSoap(f"securityServer identifier lacks {e.args[0]}") from e
 
 
 def _header_fields(header: etree._Element) -> dict[str, etree._Element]:
@@ -156,6 +170,8 @@ def parse_soap(raw: bytes, content_type: str, limits: Limits) -> SoapMessage:
         issue=_text(fields["issue"]) if "issue" in fields else None,
         protocol_version=version,
         represented_party=_party(party) if party is not None else None,
+        security_server=(parse_security_server_id(fields["securityServer"])
+                         if "securityServer" in fields else None),
     )
     if not header.message_id:
         raise InvalidSoap("header field 'id' is empty")
@@ -195,4 +211,4 @@ def check_consistent(request: SoapHeader, response: SoapMessage, expected_hash: 
     if response.request_hash != expected_hash:
         raise InconsistentResponse("requestHash does not match the request sent")
     if response.header != request:
-        raise InconsistentResponse("response header does not echo the request header")
+        raise InconsistentHeaders("response header does not echo the request header")

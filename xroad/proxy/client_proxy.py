@@ -19,12 +19,13 @@ from xroad.encryption import CONTENT_TYPE as ENCRYPTED
 from xroad.encryption import decrypt, encrypt
 from xroad.errors import BadRequest, InconsistentResponse, UnknownMember, XRoadError
 from xroad.globalconf.model import GlobalConf
-from xroad.identifiers import ClientId
+from xroad.identifiers import ClientId, SecurityServerId
 from xroad.messages import multipart, rest, soap
 from xroad.messages.faults import (
     Fault,
     parse_rest_error,
     rest_error_body,
+    rest_error_xml,
     soap_fault_envelope,
     to_fault,
 )
@@ -69,7 +70,8 @@ class ClientProxy:
             message_id=request.header("X-Road-Id") or str(uuid.uuid4()),
             client=ClientId.parse(client_text), service=service,
             user_id=request.header("X-Road-UserId"), issue=request.header("X-Road-Issue"),
-            represented_party=request.header("X-Road-Represented-Party"))
+            represented_party=request.header("X-Road-Represented-Party"),
+            security_server=_target(request.header("X-Road-Security-Server")))
         header_part = rest.RestRequest(
             method=request.method, service=service, path=path, query=request.query,
             client=exchange.client, message_id=exchange.message_id, user_id=exchange.user_id,
@@ -106,7 +108,7 @@ class ClientProxy:
         message = soap.parse_soap(body, content_type, self._ss.limits)
         h = message.header
         exchange = Exchange(str(uuid.uuid4()), h.message_id, h.client, h.service, h.user_id,
-                            h.issue, h.represented_party)
+                            h.issue, h.represented_party, h.security_server)
         verified = await self._exchange(exchange, [Part(content_type, body)], "SOAP")
         part = verified.parts[0]
         answer = soap.parse_soap(part.data, part.content_type, self._ss.limits)
@@ -131,6 +133,11 @@ class ClientProxy:
         if not servers:
             conf.member(exchange.service.provider)  # UnknownMember if not even a member
             raise UnknownMember(f"no security server hosts {exchange.service.provider}")
+        if exchange.security_server is not None:
+            servers = [s for s in servers if s.id == exchange.security_server]
+            if not servers:
+                raise errors.InvalidSecurityServer(
+                    f"{exchange.security_server} does not serve {exchange.service.provider}")
         signer = ss.signer_for(exchange.client)
         signature = sign_message(
             parts, direction=Direction.REQUEST, request_id=exchange.request_id,
@@ -233,12 +240,30 @@ class ClientProxy:
                 return await handler(request)
             except Exception as e:
                 fault = logged_fault(e, "ClientProxy", self._ss.fault_spelling)
-            return fault_response(fault, soap_faults=soap_faults)
+            return fault_response(fault, soap_faults=soap_faults,
+                                  accept=request.header("Accept"))
 
 
-def fault_response(fault: Fault, *, soap_faults: bool) -> HttpResponse:
+def _target(header: str | None) -> SecurityServerId | None:
+    """`X-Road-Security-Server: INSTANCE/CLASS/MEMBER/SERVERCODE`, when the client pins one."""
+    if not header:
+        return None
+    try:
+        return SecurityServerId.parse(header)
+    except errors.InvalidMessage as e:
+        raise errors.InvalidSecurityServer(f"X-Road-Security-Server: {e}") from e
+
+
+def fault_response(fault: Fault, *, soap_faults: bool, accept: str | None = None
+                   ) -> HttpResponse:
+    """A SOAP Fault, or a REST error in JSON, or in XML for a client that accepts only XML."""
     if soap_faults:
         return HttpResponse(500, (("Content-Type", "text/xml; charset=utf-8"),),
                             soap_fault_envelope(fault))
+    wants_xml = accept is not None and "xml" in accept and "json" not in accept
+    if wants_xml:
+        return HttpResponse(fault.http_status, (("Content-Type", "application/xml"),
+                                                ("X-Road-Error", fault.code)),
+                            rest_error_xml(fault))
     return HttpResponse(fault.http_status, (("Content-Type", JSON), ("X-Road-Error", fault.code)),
                         rest_error_body(fault))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from audit.record import AuditRecord
-from xroad.identifiers import ClientId, ServiceId
+from xroad.identifiers import ClientId, SecurityServerId, ServiceId
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,7 @@ class Exchange:
     user_id: str | None
     issue: str | None
     represented_party: str | None
+    security_server: SecurityServerId | None = None  # the provider server the client pinned
 
     def record(self, server: str, kind: Literal["request", "response"], at: datetime, *,
                outcome: str, message_digest: str | None = None,
