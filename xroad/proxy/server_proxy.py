@@ -18,7 +18,7 @@ from xroad.encryption import CONTENT_TYPE as ENCRYPTED
 from xroad.encryption import Decryptor, encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
 from xroad.globalconf.model import GlobalConf
-from xroad.messages import multipart, rest, soap
+from xroad.messages import mime, multipart, rest, soap
 from xroad.messages.faults import Fault, rest_error_body, to_fault
 from xroad.messages.multipart import Part
 from xroad.proxy.context import (
@@ -163,11 +163,13 @@ class ServerProxy:
                                          rest.request_hash(request.data, b""))
             return [Part(rest.RESPONSE_CONTENT_TYPE, response.encode()),
                     Part(rest.BODY_CONTENT_TYPE, body)], None
-        answer = soap_methods(request.data, self._ss.limits, serverconf,
+        answer = soap_methods(mime.soap_of(request.content_type, request.data)[0],
+                              self._ss.limits, serverconf,
                               exchange.service.provider, exchange.client,
                               allowed_only=allowed, local=local,
                               global_groups=global_groups)
-        request_hash = soap.soap_request_hash(request.data)
+        request_hash = soap.soap_request_hash(mime.soap_of(request.content_type,
+                                                           request.data)[0])
         return ([Part("text/xml; charset=UTF-8",
                       soap.with_request_hash(answer, request_hash, self._ss.limits))],
                 request_hash)
@@ -210,17 +212,26 @@ class ServerProxy:
 
     async def _call_soap(self, verified: VerifiedMessage, url: str, timeout_s: float
                          ) -> tuple[list[Part], str]:
+        """Forward the message as received (attachments included); put our requestHash, over
+        the request's SOAP part, into the answer's SOAP part, leaving its attachments as sent."""
         request = verified.parts[0]
+        limits = self._ss.limits
         reply = await self._services.request(
             "POST", url, [("Content-Type", request.content_type)], request.data, timeout_s,
-            self._ss.limits.max_body_bytes)
+            limits.max_body_bytes)
         content_type = {k.lower(): v for k, v in reply.headers}.get("content-type", "")
-        if not content_type.lower().startswith("text/xml"):
+        if not (content_type.lower().startswith("text/xml")
+                or mime.is_multipart_related(content_type)):
             raise errors.ServiceFailed(f"service answered {reply.status} with {content_type!r}")
-        request_hash = soap.soap_request_hash(request.data)
-        answer = soap.parse_soap(reply.body, content_type, self._ss.limits)
-        data = reply.body if answer.is_fault else soap.with_request_hash(
-            reply.body, request_hash, self._ss.limits)
+        request_hash = soap.soap_request_hash(mime.soap_of(request.content_type,
+                                                           request.data)[0])
+        answer_bytes, answer_type = mime.soap_of(content_type, reply.body)
+        answer = soap.parse_soap(answer_bytes, answer_type, limits)
+        if answer.is_fault:
+            return [Part(content_type, reply.body)], request_hash
+        hashed = soap.with_request_hash(answer_bytes, request_hash, limits)
+        data = (mime.replace_soap_part(content_type, reply.body, hashed)
+                if mime.is_multipart_related(content_type) else hashed)
         return [Part(content_type, data)], request_hash
 
 
@@ -234,7 +245,8 @@ def _claimed_exchange(kind: str, parts: list[Part], request_id: str, ss: Securit
         return Exchange(request_id, req.message_id, req.client, req.service, req.user_id,
                         req.issue, req.represented_party)
     if kind == "SOAP":
-        h = soap.parse_soap(parts[0].data, parts[0].content_type, ss.limits).header
+        soap_bytes, soap_type = mime.soap_of(parts[0].content_type, parts[0].data)
+        h = soap.parse_soap(soap_bytes, soap_type, ss.limits).header
         return Exchange(request_id, h.message_id, h.client, h.service, h.user_id, h.issue,
                         h.represented_party)
     raise errors.InvalidMessage(f"unknown message type {kind!r}")
