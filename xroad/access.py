@@ -103,3 +103,14 @@ def check_access(client: ClientId, service: ServiceId, rights: Iterable[AccessRi
             return
     raise AccessDenied(f"{client} is not allowed to call {service}"
                        + (f" {method} {path}" if method and path is not None else ""))
+
+
+def rights_of(client: ClientId, service: ServiceId, rights: Iterable[AccessRight], *,
+              local_groups: Mapping[str, frozenset[ClientId]] | None = None,
+              global_groups: Mapping[GlobalGroupId, frozenset[ClientId]] | None = None
+              ) -> list[AccessRight]:
+    """The rights that let `client` call `service` at all (any endpoint): for allowedMethods
+    and for reading the service's description."""
+    return [r for r in rights
+            if r.provider == service.provider and r.service_code == service.service_code
+            and _is_subject(r.subject, client, local_groups or {}, global_groups or {})]

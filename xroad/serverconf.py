@@ -36,6 +36,7 @@ class ServiceDescription:
     type: ServiceType
     url: str  # REST: base URL the request path is appended to; SOAP: the endpoint
     timeout_s: float = 60.0
+    description_url: str | None = None  # where the WSDL (SOAP) or OpenAPI (REST) document is
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,8 @@ def parse(text: str) -> ServerConf:
             clients=tuple(ClientId.parse(c["id"]) for c in doc.get("clients", [])),
             services=tuple(
                 ServiceDescription(ClientId.parse(s["provider"]), s["code"], ServiceType(s["type"]),
-                                   s["url"], float(s.get("timeout_s", 60.0)))
+                                   s["url"], float(s.get("timeout_s", 60.0)),
+                                   s.get("description_url"))
                 for s in doc.get("services", [])),
             access_rights=tuple(r for a in doc.get("access", []) for r in _rights(a)),
             local_groups=tuple(
@@ -97,7 +99,10 @@ def render(conf: ServerConf) -> str:
         lines += ["[[clients]]", f"id = {q(str(client))}", ""]
     for s in conf.services:
         lines += ["[[services]]", f"provider = {q(str(s.provider))}", f"code = {q(s.service_code)}",
-                  f"type = {q(str(s.type))}", f"url = {q(s.url)}", f"timeout_s = {s.timeout_s}", ""]
+                  f"type = {q(str(s.type))}", f"url = {q(s.url)}", f"timeout_s = {s.timeout_s}"]
+        if s.description_url is not None:
+            lines.append(f"description_url = {q(s.description_url)}")
+        lines.append("")
     for code, members in conf.local_groups:
         lines += ["[[local_groups]]", f"code = {q(code)}",
                   f"members = {q(sorted(str(m) for m in members))}", ""]

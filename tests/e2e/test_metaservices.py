@@ -14,6 +14,7 @@ from tests.e2e.demo import RunningDemo
 from tests.e2e.test_exchange import PORTAL, client_url
 from xroad.cli.demo import SOAP_EXAMPLE
 from xroad.limits import Limits
+from xroad.messages import mime
 from xroad.messages.soap import parse_soap
 from xroad.messages.xml import XROAD_NS, parse_untrusted
 
@@ -91,3 +92,51 @@ def test_soap_method_lists_validate_and_name_the_soap_services(demo: RunningDemo
     official_schema().validate(etree.tostring(body))
     codes = [el.text for el in body.iter("{http://x-road.eu/xsd/identifiers}serviceCode")]
     assert codes == ["getPerson", "getFamily"]
+
+
+def get_wsdl(demo: RunningDemo, wanted: str = "getPerson") -> httpx.Response:
+    body = (SOAP_EXAMPLE.format(person="x")
+            .replace("demo-0001", str(uuid.uuid4()))
+            .replace("<id:serviceCode>getPerson</id:serviceCode><id:serviceVersion>v1"
+                     "</id:serviceVersion>", "<id:serviceCode>getWsdl</id:serviceCode>"))
+    start, end = body.index("<civ:getPerson"), body.index("</civ:getPerson>") + 16
+    body = (body[:start] + f"<xrd:getWsdl><xrd:serviceCode>{wanted}</xrd:serviceCode>"
+            "</xrd:getWsdl>" + body[end:])
+    return httpx.post(client_url(demo) + "/", content=body.encode(), timeout=30,
+                      headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+def test_get_wsdl_sends_the_wsdl_as_an_attachment_with_the_endpoint_masked(
+        demo: RunningDemo) -> None:
+    reply = get_wsdl(demo)
+    assert reply.status_code == 200, reply.text
+    content_type = reply.headers["content-type"]
+    parts = mime.split(content_type, reply.content)
+    soap_bytes, soap_type = mime.soap_of(content_type, reply.content)
+    answer = parse_soap(soap_bytes, soap_type, Limits())
+    assert answer.header.service.service_code == "getWsdl"
+    wsdl = reply.content[parts[1].start:parts[1].end]
+    root = parse_untrusted(wsdl, Limits())
+    locations = [a.get("location") for a in root.iter(
+        "{http://schemas.xmlsoap.org/wsdl/soap/}address")]
+    assert locations == ["http://example.org/xroad-endpoint"]
+    assert b"127.0.0.1" not in wsdl
+
+
+def test_get_wsdl_of_an_unknown_service_is_a_fault(demo: RunningDemo) -> None:
+    reply = get_wsdl(demo, wanted="noSuchService")
+    assert reply.status_code == 500
+    assert b"<faultcode>Server.ServerProxy.UnknownService</faultcode>" in reply.content
+
+
+def test_get_openapi_masks_the_servers(demo: RunningDemo) -> None:
+    reply = httpx.get(client_url(demo) + PROVIDER_PATH + "/getOpenAPI?serviceCode=persons",
+                      headers={"X-Road-Client": PORTAL}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    doc = reply.json()
+    assert doc["servers"] == [{"url": "http://example.org/xroad-endpoint"}]
+    assert any(path.startswith("/persons") for path in doc["paths"])
+    missing = httpx.get(client_url(demo) + PROVIDER_PATH + "/getOpenAPI",
+                        headers={"X-Road-Client": PORTAL}, timeout=30)
+    assert missing.status_code == 500
+    assert missing.headers["X-Road-Error"] == "Server.ServerProxy.BadRequest"

@@ -153,10 +153,12 @@ def _serverconf(server: DemoServer, clients: tuple[ClientId, ...], ports: DemoPo
         if adapter.server != server.id:
             continue
         base = f"http://127.0.0.1:{port}"
-        services += [ServiceDescription(adapter.subsystem, code, ServiceType.SOAP, f"{base}/soap")
+        services += [ServiceDescription(adapter.subsystem, code, ServiceType.SOAP, f"{base}/soap",
+                                        description_url=f"{base}/wsdl")
                      for code in adapter.soap_services]
         services += [ServiceDescription(adapter.subsystem, code, ServiceType.REST,
-                                        f"{base}/{code}") for code in adapter.rest_services]
+                                        f"{base}/{code}", description_url=f"{base}/openapi.json")
+                     for code in adapter.rest_services]
         consumers = GlobalGroupId(server.id.owner.instance, REGISTRY_CONSUMERS)
         rights += [AccessRight(consumers, adapter.subsystem, code)
                    for code in adapter.soap_services]

@@ -11,8 +11,7 @@ from typing import Any, Final
 
 from lxml import etree
 
-from xroad.access import AccessRight, check_access
-from xroad.errors import AccessDenied
+from xroad.access import AccessRight, rights_of
 from xroad.globalconf.model import GlobalConf
 from xroad.identifiers import ClientId, GlobalGroupId, ObjectType, ServiceId
 from xroad.limits import Limits
@@ -21,7 +20,8 @@ from xroad.serverconf import ServerConf, ServiceType
 
 LIST_METHODS: Final = "listMethods"
 ALLOWED_METHODS: Final = "allowedMethods"
-PROVIDER_METASERVICES: Final = frozenset({LIST_METHODS, ALLOWED_METHODS})
+PROVIDER_METASERVICES: Final = frozenset({LIST_METHODS, ALLOWED_METHODS, "getWsdl",
+                                          "getOpenAPI"})
 _NSMAP: Final = {"xrd": XROAD_NS, "id": IDENTIFIERS_NS}
 
 
@@ -87,15 +87,8 @@ def _visible(conf: ServerConf, provider: ClientId, kind: ServiceType, client: Cl
         if not allowed_only:
             found.append((service, []))
             continue
-        granting = []
-        for right in conf.access_rights:
-            try:
-                check_access(client, service, [right] if right.endpoint is None else
-                             [AccessRight(right.subject, right.provider, right.service_code)],
-                             local_groups=local, global_groups=global_groups)
-            except AccessDenied:
-                continue
-            granting.append(right)
+        granting = rights_of(client, service, conf.access_rights, local_groups=local,
+                             global_groups=global_groups)
         if granting:
             found.append((service, granting))
     return found

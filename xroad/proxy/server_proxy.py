@@ -8,16 +8,18 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
 
 import structlog
 from cryptography.hazmat.primitives import serialization
 
 from xroad import errors
-from xroad.access import check_access
+from xroad.access import check_access, rights_of
 from xroad.encryption import CONTENT_TYPE as ENCRYPTED
 from xroad.encryption import Decryptor, encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
 from xroad.globalconf.model import GlobalConf
+from xroad.identifiers import ServiceId
 from xroad.messages import mime, multipart, rest, soap
 from xroad.messages.faults import Fault, rest_error_body, to_fault
 from xroad.messages.multipart import Part
@@ -37,6 +39,15 @@ from xroad.proxy.metaservices import (
     soap_methods,
 )
 from xroad.proxy.peer import authenticate_peer
+from xroad.proxy.service_descriptions import (
+    GET_OPENAPI,
+    GET_WSDL,
+    mask_openapi,
+    mask_wsdl,
+    requested_service,
+    with_wsdl_attachment,
+    wsdl_answer_envelope,
+)
 from xroad.replay import check_signing_time
 from xroad.serverconf import ServerConf, ServiceType
 from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
@@ -111,7 +122,7 @@ class ServerProxy:
                 signer_cert_sha256=hashlib.sha256(verified.signer_cert.public_bytes(
                     serialization.Encoding.DER)).hexdigest()))
             if metaservice:
-                response_parts, request_hash = self._metaservice(exchange, kind, verified,
+                response_parts, request_hash = await self._metaservice(exchange, kind, verified,
                                                                  serverconf, conf)
             elif description.type is ServiceType.REST:
                 response_parts = await self._call_rest(verified, description.url,
@@ -149,30 +160,63 @@ class ServerProxy:
         return HttpResponse(200, (("Content-Type", ENCRYPTED), (INNER_CONTENT_TYPE, inner_type)),
                             sealed)
 
-    def _metaservice(self, exchange: Exchange, kind: str, verified: VerifiedMessage,
-                     serverconf: ServerConf, conf: GlobalConf) -> tuple[list[Part], str | None]:
-        """`listMethods` / `allowedMethods`, answered by this server from its configuration."""
-        allowed = exchange.service.service_code == ALLOWED_METHODS
+    async def _metaservice(self, exchange: Exchange, kind: str, verified: VerifiedMessage,
+                           serverconf: ServerConf, conf: GlobalConf
+                           ) -> tuple[list[Part], str | None]:
+        """Metaservices, answered by this server from its configuration (and, for service
+        descriptions, the document the provider publishes)."""
+        code = exchange.service.service_code
         local, global_groups = serverconf.local_group_members(), conf.global_group_members()
         request = verified.parts[0]
+        limits = self._ss.limits
         if kind == "REST":
-            body = rest_methods(serverconf, exchange.service.provider, exchange.client,
-                                allowed_only=allowed, local=local,
-                                global_groups=global_groups)
+            if code == GET_OPENAPI:
+                body = await self._description(exchange, serverconf, conf, _query_service(
+                    rest.RestRequest.decode(request.data).query), None)
+                body = mask_openapi(body)
+            else:
+                body = rest_methods(serverconf, exchange.service.provider, exchange.client,
+                                    allowed_only=code == ALLOWED_METHODS, local=local,
+                                    global_groups=global_groups)
             response = rest.RestResponse(200, (("Content-Type", "application/json"),),
                                          rest.request_hash(request.data, b""))
             return [Part(rest.RESPONSE_CONTENT_TYPE, response.encode()),
                     Part(rest.BODY_CONTENT_TYPE, body)], None
-        answer = soap_methods(mime.soap_of(request.content_type, request.data)[0],
-                              self._ss.limits, serverconf,
-                              exchange.service.provider, exchange.client,
-                              allowed_only=allowed, local=local,
-                              global_groups=global_groups)
-        request_hash = soap.soap_request_hash(mime.soap_of(request.content_type,
-                                                           request.data)[0])
+        soap_bytes = mime.soap_of(request.content_type, request.data)[0]
+        request_hash = soap.soap_request_hash(soap_bytes)
+        if code == GET_WSDL:
+            wanted, version = requested_service(soap_bytes, limits)
+            wsdl = mask_wsdl(await self._description(exchange, serverconf, conf, wanted,
+                                                     version), limits)
+            answer = soap.with_request_hash(
+                wsdl_answer_envelope(soap_bytes, wanted, version, limits), request_hash, limits)
+            content_type, body = with_wsdl_attachment(answer, wsdl)
+            return [Part(content_type, body)], request_hash
+        answer = soap_methods(soap_bytes, limits, serverconf, exchange.service.provider,
+                              exchange.client, allowed_only=code == ALLOWED_METHODS,
+                              local=local, global_groups=global_groups)
         return ([Part("text/xml; charset=UTF-8",
-                      soap.with_request_hash(answer, request_hash, self._ss.limits))],
-                request_hash)
+                      soap.with_request_hash(answer, request_hash, limits))], request_hash)
+
+    async def _description(self, exchange: Exchange, serverconf: ServerConf, conf: GlobalConf,
+                           service_code: str, version: str | None) -> bytes:
+        """The WSDL or OpenAPI document of one of the provider's services, for a client that
+        may call that service (a description is not public)."""
+        service = ServiceId(exchange.service.provider, service_code, version)
+        description = serverconf.service(service)
+        if not rights_of(exchange.client, service, serverconf.access_rights,
+                         local_groups=serverconf.local_group_members(),
+                         global_groups=conf.global_group_members()):
+            raise errors.AccessDenied(f"{exchange.client} may not call {service}, nor read "
+                                      "its description")
+        if description.description_url is None:
+            raise errors.UnknownService(f"{service} has no published description")
+        reply = await self._services.request("GET", description.description_url, [], b"",
+                                             description.timeout_s,
+                                             self._ss.limits.max_body_bytes)
+        if reply.status != 200:
+            raise errors.ServiceFailed(f"the description of {service} answered {reply.status}")
+        return reply.body
 
     async def _decrypt(self, body: AsyncIterator[bytes], context: bytes) -> bytes:
         """Decrypt while reading, within the size limit; the ciphertext is never held whole."""
@@ -258,6 +302,13 @@ def _endpoint(kind: str, verified: VerifiedMessage) -> tuple[str | None, str | N
         return None, None
     request = rest.RestRequest.decode(verified.parts[0].data)
     return request.method, request.path or "/"
+
+
+def _query_service(query: str) -> str:
+    codes = parse_qs(query).get("serviceCode", [])
+    if len(codes) != 1 or not codes[0]:
+        raise errors.BadRequest("getOpenAPI needs exactly one serviceCode query parameter")
+    return codes[0]
 
 
 def _fault_response(fault: Fault) -> HttpResponse:
