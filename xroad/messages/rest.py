@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,6 +36,18 @@ def filter_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str],
     named = {token.strip().lower() for k, v in items if k.lower() == "connection"
              for token in v.split(",")}
     return tuple((k, v) for k, v in items if keep_header(k) and k.lower() not in named)
+
+
+_URI_CHARS: Final = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
+_PCT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def check_uri_text(path: str, query: str) -> None:
+    """Path and query travel to the provider byte for byte: they must be proper URI text
+    (RFC 3986 characters, well-formed percent-encoding)."""
+    for label, text in (("path", path), ("query", query)):
+        if not _URI_CHARS.fullmatch(text) or _PCT.search(text):
+            raise BadRequest(f"request {label} is not valid percent-encoded URI text")
 
 
 def parse_r1_path(raw_path: str) -> tuple[ServiceId, str]:

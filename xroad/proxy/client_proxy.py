@@ -62,6 +62,7 @@ class ClientProxy:
     async def _rest(self, request: HttpRequest) -> HttpResponse:
         body = self._body(request)
         service, path = rest.parse_r1_path(request.raw_path)
+        rest.check_uri_text(path, request.query)
         client_text = request.header("X-Road-Client")
         if not client_text:
             raise BadRequest("X-Road-Client header is missing")

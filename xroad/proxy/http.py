@@ -122,9 +122,12 @@ class ServiceClient:
                       body: bytes, timeout_s: float, max_bytes: int) -> Reply:
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=self._connect_timeout)
         try:
+            # encoded=True: the path and query go to the provider exactly as the client wrote
+            # them (yarl would otherwise re-quote, e.g. turn %2F in a query into /).
             async with self._client().request(
-                    method, url, data=body or None, headers=list(headers), timeout=timeout,
-                    allow_redirects=False, skip_auto_headers=("User-Agent",)) as response:
+                    method, URL(url, encoded=True), data=body or None, headers=list(headers),
+                    timeout=timeout, allow_redirects=False,
+                    skip_auto_headers=("User-Agent",)) as response:
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.content.iter_chunked(64 * 1024):
