@@ -7,11 +7,8 @@ every byte and MIME header in both directions.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from copy import deepcopy
@@ -21,7 +18,9 @@ import pytest
 from aiohttp import web
 from lxml import etree
 
+from tests.e2e import stub_provider
 from tests.e2e.demo import RunningDemo
+from tests.e2e.stub_provider import serve
 from tests.e2e.test_exchange import PORTAL, client_url
 from xroad.cli.demo import DEMO_PERSON, SOAP_EXAMPLE
 from xroad.limits import Limits
@@ -58,47 +57,19 @@ def _answer(content_type: str, body: bytes) -> tuple[str, bytes]:
     return f'multipart/related; type="text/xml"; boundary="{BOUNDARY}"', b"\r\n".join(out)
 
 
-@pytest.fixture(scope="module")
-def echo_service() -> Iterator[str]:
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: dict[str, object] = {}
-
-    async def handle(request: web.Request) -> web.Response:
-        content_type, body = _answer(request.headers["Content-Type"], await request.read())
-        return web.Response(body=body, headers={"Content-Type": content_type})
-
-    async def start() -> None:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_post("/soap", handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        holder["port"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        holder["runner"] = runner
-        ready.set()
-
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()),
-                                              loop.run_forever()), daemon=True)
-    thread.start()
-    ready.wait(10)
-    yield f"http://127.0.0.1:{holder['port']}/soap"
-    loop.call_soon_threadsafe(loop.stop)
+async def _handle(request: web.Request) -> web.Response:
+    content_type, body = _answer(request.headers["Content-Type"], await request.read())
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 @pytest.fixture(scope="module")
-def registered(demo: RunningDemo, echo_service: str) -> Iterator[None]:
-    path = demo.server_dir(PROVIDER) / "serverconf.toml"
-    original = path.read_text()
-    path.write_text(original + (
-        f'\n[[services]]\nprovider = "MN/GOV/GASR/civil-registry"\ncode = "{SERVICE_CODE}"\n'
-        f'type = "SOAP"\nurl = "{echo_service}"\ntimeout_s = 60.0\n\n[[access]]\n'
-        f'subject = "{PORTAL}"\nprovider = "MN/GOV/GASR/civil-registry"\n'
-        f'service = "{SERVICE_CODE}"\n'))
-    time.sleep(1.5)  # the provider re-reads serverconf within a second
-    yield
-    path.write_text(original)
+def registered(demo: RunningDemo) -> Iterator[None]:
+    with serve("/soap", _handle) as base, stub_provider.registered(demo, PROVIDER, (
+            f'[[services]]\nprovider = "MN/GOV/GASR/civil-registry"\ncode = "{SERVICE_CODE}"\n'
+            f'type = "SOAP"\nurl = "{base}/soap"\ntimeout_s = 60.0\n\n[[access]]\n'
+            f'subject = "{PORTAL}"\nprovider = "MN/GOV/GASR/civil-registry"\n'
+            f'service = "{SERVICE_CODE}"\n')):
+        yield
 
 
 def _request(root_type: str, attachment_headers: list[str]) -> tuple[str, bytes, bytes]:

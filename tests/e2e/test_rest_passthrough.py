@@ -7,18 +7,17 @@ unchanged and without X-Road-Error.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from aiohttp import web
 
+from tests.e2e import stub_provider
 from tests.e2e.demo import RunningDemo
+from tests.e2e.stub_provider import serve
 from tests.e2e.test_exchange import PORTAL, client_url
 
 pytestmark = pytest.mark.e2e
@@ -27,53 +26,27 @@ PROVIDER = "MN/GOV/GASR/ss1"
 ECHO = "/r1/MN/GOV/GASR/civil-registry/echo"
 
 
-@pytest.fixture(scope="module")
-def echo_url() -> Iterator[str]:
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: dict[str, int] = {}
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        if request.path.endswith("/moved"):
-            raise web.HTTPFound("https://elsewhere.example/new-place")
-        if request.path.endswith("/broken"):
-            return web.json_response({"problem": "registry down"}, status=503,
-                                     headers={"Retry-After": "30"})
-        body = await request.read()
-        return web.json_response({
-            "method": request.method, "path": request.raw_path.split("?")[0],
-            "query": request.raw_path.partition("?")[2], "headers": dict(request.headers),
-            "body_hex": body.hex()}, headers={"X-Provider-Header": "kept"})
-
-    async def start() -> None:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_route("*", "/echo{tail:.*}", handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        holder["port"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        ready.set()
-
-    threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()),
-                     daemon=True).start()
-    ready.wait(10)
-    yield f"http://127.0.0.1:{holder['port']}/echo"
-    loop.call_soon_threadsafe(loop.stop)
+async def _echo(request: web.Request) -> web.StreamResponse:
+    if request.path.endswith("/moved"):
+        raise web.HTTPFound("https://elsewhere.example/new-place")
+    if request.path.endswith("/broken"):
+        return web.json_response({"problem": "registry down"}, status=503,
+                                 headers={"Retry-After": "30"})
+    body = await request.read()
+    return web.json_response({
+        "method": request.method, "path": request.raw_path.split("?")[0],
+        "query": request.raw_path.partition("?")[2], "headers": dict(request.headers),
+        "body_hex": body.hex()}, headers={"X-Provider-Header": "kept"})
 
 
 @pytest.fixture(scope="module")
-def registered(demo: RunningDemo, echo_url: str) -> Iterator[None]:
-    path = demo.server_dir(PROVIDER) / "serverconf.toml"
-    original = path.read_text()
-    path.write_text(original + (
-        '\n[[services]]\nprovider = "MN/GOV/GASR/civil-registry"\ncode = "echo"\n'
-        f'type = "REST"\nurl = "{echo_url}"\ntimeout_s = 60.0\n\n[[access]]\n'
-        f'subject = "{PORTAL}"\nprovider = "MN/GOV/GASR/civil-registry"\nservice = "echo"\n'
-        'method = "*"\npath = "/**"\n'))
-    time.sleep(1.5)
-    yield
-    path.write_text(original)
+def registered(demo: RunningDemo) -> Iterator[None]:
+    with serve("/echo{tail:.*}", _echo) as base, stub_provider.registered(demo, PROVIDER, (
+            '[[services]]\nprovider = "MN/GOV/GASR/civil-registry"\ncode = "echo"\n'
+            f'type = "REST"\nurl = "{base}/echo"\ntimeout_s = 60.0\n\n[[access]]\n'
+            f'subject = "{PORTAL}"\nprovider = "MN/GOV/GASR/civil-registry"\n'
+            'service = "echo"\nmethod = "*"\npath = "/**"\n')):
+        yield
 
 
 def call(demo: RunningDemo, method: str, path: str, **kwargs: object) -> httpx.Response:
