@@ -83,6 +83,11 @@ class ServiceId:
 
     def __post_init__(self) -> None:
         _check_parts("service", (self.service_code, self.service_version), InvalidServiceIdentifier)
+        if self.provider.subsystem_code is None:
+            # X-Road services belong to subsystems; without one, the text form would be
+            # ambiguous (MN/GOV/GASR/getPerson/v1 reads as subsystem getPerson, code v1).
+            raise InvalidServiceIdentifier(f"service {self.service_code!r} of {self.provider} "
+                                           "names no subsystem")
 
     @classmethod
     def parse(cls, text: str) -> Self:

@@ -22,6 +22,7 @@ from xroad.encryption import RecipientKey, Suite
 from xroad.errors import InvalidMessage, OutdatedGlobalConf, VerificationError
 from xroad.globalconf.model import GlobalConf, GlobalGroup, MemberInfo, SecurityServerInfo
 from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
+from xroad.messages import untrusted_json as uj
 from xroad.signing.signer import Signer, verify_signature
 
 FORMAT: Final = "xroad-bus-globalconf/1"
@@ -65,26 +66,33 @@ def encode(conf: GlobalConf) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _s(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
 def decode(data: bytes) -> GlobalConf:
     try:
-        doc: dict[str, Any] = json.loads(data)
+        doc: dict[str, Any] = uj.obj(uj.loads(data))
         return GlobalConf(
-            instance=doc["instance"],
-            version=int(doc["version"]),
-            generated_at=require_aware(datetime.fromisoformat(doc["generated_at"])),
-            expires_at=require_aware(datetime.fromisoformat(doc["expires_at"])),
+            instance=uj.text(doc, "instance"),
+            version=uj.integer(doc, "version"),
+            generated_at=require_aware(datetime.fromisoformat(uj.text(doc, "generated_at"))),
+            expires_at=require_aware(datetime.fromisoformat(uj.text(doc, "expires_at"))),
             member_classes=tuple(doc["member_classes"]),
-            ocsp_freshness_s=int(doc["ocsp_freshness_seconds"]),
+            ocsp_freshness_s=uj.integer(doc, "ocsp_freshness_seconds"),
             approved_cas=tuple(x509.load_der_x509_certificate(base64.b64decode(c))
                                for c in doc["approved_cas"]),
-            members=tuple(MemberInfo(ClientId.parse(m["id"]), m["name"], tuple(m["subsystems"]))
+            members=tuple(MemberInfo(ClientId.parse(_s(m["id"])), _s(m["name"]),
+                                     tuple(_s(x) for x in m["subsystems"]))
                           for m in doc["members"]),
             security_servers=tuple(
                 SecurityServerInfo(
-                    id=SecurityServerId.parse(s["id"]),
-                    address=s["address"],
-                    auth_cert_hashes=frozenset(s["auth_cert_hashes"]),
-                    clients=frozenset(ClientId.parse(c) for c in s["clients"]),
+                    id=SecurityServerId.parse(_s(s["id"])),
+                    address=_s(s["address"]),
+                    auth_cert_hashes=frozenset(_s(h) for h in s["auth_cert_hashes"]),
+                    clients=frozenset(ClientId.parse(_s(c)) for c in s["clients"]),
                     encryption_keys=tuple(
                         RecipientKey(Suite(k["suite"]), base64.b64decode(k["public_key"]))
                         for k in s.get("encryption_keys", [])),
@@ -92,15 +100,16 @@ def decode(data: bytes) -> GlobalConf:
                 for s in doc["security_servers"]
             ),
             encryption_suite=Suite(doc.get("encryption_suite", Suite.X25519_AES256GCM)),
-            ocsp_responders=tuple((str(o["ca_cert_sha256"]), str(o["url"]))
+            ocsp_responders=tuple((_s(o["ca_cert_sha256"]), _s(o["url"]))
                                   for o in doc.get("ocsp_responders", [])),
             global_groups=tuple(
-                GlobalGroup(GlobalGroupId.parse(g["id"]), str(g["description"]),
-                            frozenset(ClientId.parse(m) for m in g["members"]))
+                GlobalGroup(GlobalGroupId.parse(_s(g["id"])), _s(g["description"]),
+                            frozenset(ClientId.parse(_s(m)) for m in g["members"]))
                 for g in doc.get("global_groups", [])
             ),
         )
-    except (KeyError, TypeError, ValueError, binascii.Error, InvalidMessage) as e:
+    except (KeyError, TypeError, ValueError, binascii.Error, InvalidMessage,
+            x509.InvalidVersion, RecursionError) as e:
         raise OutdatedGlobalConf(f"global configuration is malformed: {e}") from e
 
 
@@ -125,7 +134,7 @@ def verify(signed: bytes, instance: str, anchors: list[x509.Certificate]
     if len(signed) > MAX_SIGNED_BYTES:
         raise OutdatedGlobalConf("signed global configuration is too large")
     try:
-        doc = json.loads(signed)
+        doc = uj.obj(uj.loads(signed))
         if doc["format"] != FORMAT:
             raise OutdatedGlobalConf(f"unsupported global configuration format {doc['format']!r}")
         content = base64.b64decode(doc["content"], validate=True)

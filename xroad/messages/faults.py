@@ -12,6 +12,7 @@ from typing import Final, Literal
 from lxml import etree
 
 from xroad import errors as e
+from xroad.messages import untrusted_json as uj
 from xroad.messages.xml import SOAP_ENV_NS
 
 Origin = Literal["ClientProxy", "ServerProxy"]
@@ -105,8 +106,8 @@ def normalize_code(code: str) -> str:
 def parse_rest_error(body: bytes) -> e.PeerFault:
     """Read a `{type, message, detail}` error sent by a peer security server."""
     try:
-        doc = json.loads(body)
-        return e.PeerFault(str(doc["type"]), str(doc["message"]), str(doc["detail"]))
+        doc = uj.obj(uj.loads(body))
+        return e.PeerFault(uj.text(doc, "type"), uj.text(doc, "message"), uj.text(doc, "detail"))
     except (KeyError, TypeError, ValueError):
         return e.PeerFault("Server.ServerProxy.InternalError", "malformed fault from peer", "")
 

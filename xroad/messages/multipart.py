@@ -72,8 +72,13 @@ def decode(content_type: str, body: bytes) -> list[Part]:
         head, sep, data = segment.partition(b"\r\n\r\n")
         if not sep:
             raise InvalidMessage("multipart part without header")
-        name, colon, value = head.decode("ascii", errors="replace").partition(":")
-        if not colon or name.strip().lower() != "content-type" or "\r\n" in value:
+        try:
+            line = head.decode("ascii")
+        except UnicodeDecodeError as e:
+            raise InvalidMessage("multipart part header is not ASCII") from e
+        name, colon, value = line.partition(":")
+        if not colon or name.strip().lower() != "content-type" or "\r" in value or (
+                "\n" in value):
             raise InvalidMessage("multipart part must carry exactly one Content-Type header")
         parts.append(Part(value.strip(), data))
     return parts

@@ -8,10 +8,11 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from xroad.errors import BadRequest, InvalidMessage, InvalidServiceIdentifier
 from xroad.identifiers import ClientId, ServiceId, decode_path_segment
+from xroad.messages import untrusted_json as uj
 
 REQUEST_CONTENT_TYPE: Final = "application/x-road-rest-request"
 RESPONSE_CONTENT_TYPE: Final = "application/x-road-rest-response"
@@ -97,14 +98,14 @@ class RestRequest:
     @classmethod
     def decode(cls, data: bytes) -> RestRequest:
         try:
-            doc: dict[str, Any] = json.loads(data)
+            doc = uj.obj(uj.loads(data))
             return cls(
-                method=str(doc["method"]), service=ServiceId.parse(doc["service"]),
-                path=str(doc["path"]), query=str(doc["query"]),
-                client=ClientId.parse(doc["client"]), message_id=str(doc["id"]),
-                user_id=doc["user_id"], issue=doc["issue"],
-                represented_party=doc["represented_party"],
-                headers=tuple((str(k), str(v)) for k, v in doc["headers"]),
+                method=uj.text(doc, "method"), service=ServiceId.parse(uj.text(doc, "service")),
+                path=uj.text(doc, "path"), query=uj.text(doc, "query"),
+                client=ClientId.parse(uj.text(doc, "client")), message_id=uj.text(doc, "id"),
+                user_id=uj.optional_text(doc, "user_id"), issue=uj.optional_text(doc, "issue"),
+                represented_party=uj.optional_text(doc, "represented_party"),
+                headers=uj.pairs(doc, "headers"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InvalidMessage(f"REST request part is malformed: {e}") from e
@@ -124,9 +125,9 @@ class RestResponse:
     @classmethod
     def decode(cls, data: bytes) -> RestResponse:
         try:
-            doc: dict[str, Any] = json.loads(data)
-            return cls(int(doc["status"]), tuple((str(k), str(v)) for k, v in doc["headers"]),
-                       str(doc["request_hash"]))
+            doc = uj.obj(uj.loads(data))
+            return cls(uj.integer(doc, "status"), uj.pairs(doc, "headers"),
+                       uj.text(doc, "request_hash"))
         except (KeyError, TypeError, ValueError) as e:
             raise InvalidMessage(f"REST response part is malformed: {e}") from e
 

@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from xroad.errors import CertificateError, SslAuthenticationFailed
 from xroad.globalconf.model import GlobalConf, SecurityServerInfo
@@ -20,7 +21,8 @@ def authenticate_peer(cert_der: bytes | None, conf: GlobalConf, at: datetime
     try:
         cert = x509.load_der_x509_certificate(cert_der)
         verify_chain(cert, [], conf.approved_cas, at)
-    except (ValueError, CertificateError) as e:
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion,
+            CertificateError) as e:
         raise SslAuthenticationFailed(f"peer authentication certificate rejected: {e}") from e
     server = conf.server_by_auth_cert(hashlib.sha256(cert_der).hexdigest())
     if server is None:

@@ -18,6 +18,7 @@ from typing import Any, Final
 from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from xroad.errors import InvalidSignature, MalformedSignature
@@ -117,8 +118,16 @@ def sign_detached(content: bytes, signer: Signer, chain: Sequence[x509.Certifica
 
 @functools.lru_cache(maxsize=256)
 def _certificate(der: bytes) -> x509.Certificate:
-    """Peers send the same few certificates with every message: parse each once."""
-    return x509.load_der_x509_certificate(der)
+    """Peers send the same few certificates with every message: parse each once, and all of
+    it now. cryptography reads fields lazily; a malformed name, key or extension sent by a
+    peer must be refused here, not raise a ValueError deep inside a trust decision."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        _ = (cert.subject, cert.issuer, cert.public_key(), cert.extensions,
+             cert.not_valid_before_utc, cert.not_valid_after_utc, cert.signature_hash_algorithm)
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as e:
+        raise MalformedSignature(f"a certificate in the signature is malformed: {e}") from e
+    return cert
 
 
 def _attribute(signer_info: Any, name: str) -> Any:

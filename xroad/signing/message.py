@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from xroad.clock import require_aware
 from xroad.errors import CertificateError, InvalidSignature, MalformedSignature
+from xroad.messages import untrusted_json as uj
 from xroad.messages.multipart import Part
 from xroad.signing.certpath import verify_chain
 from xroad.signing.cms import sign_detached, verify_detached
@@ -73,18 +74,22 @@ class Manifest:
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
         try:
-            doc: dict[str, Any] = json.loads(data)
-            if doc["version"] != MANIFEST_VERSION or doc["digest_algorithm"] != "SHA-512":
+            doc = uj.obj(uj.loads(data))
+            if doc.get("version") != MANIFEST_VERSION or doc.get("digest_algorithm") != "SHA-512":
                 raise MalformedSignature("unsupported manifest version or digest algorithm")
+            parts = doc["parts"]
+            if not isinstance(parts, list):
+                raise ValueError("'parts' must be a list")
             return cls(
-                direction=Direction(doc["direction"]),
-                request_id=str(doc["request_id"]),
-                message_id=str(doc["message_id"]),
-                client=str(doc["client"]),
-                service=str(doc["service"]),
-                signed_at=require_aware(datetime.fromisoformat(doc["signed_at"])),
-                parts=tuple((str(p["content_type"]), str(p["digest"])) for p in doc["parts"]),
-                request_hash=None if doc["request_hash"] is None else str(doc["request_hash"]),
+                direction=Direction(uj.text(doc, "direction")),
+                request_id=uj.text(doc, "request_id"),
+                message_id=uj.text(doc, "message_id"),
+                client=uj.text(doc, "client"),
+                service=uj.text(doc, "service"),
+                signed_at=require_aware(datetime.fromisoformat(uj.text(doc, "signed_at"))),
+                parts=tuple((uj.text(uj.obj(p), "content_type"), uj.text(uj.obj(p), "digest"))
+                            for p in parts),
+                request_hash=uj.optional_text(doc, "request_hash"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise MalformedSignature(f"manifest is malformed: {e}") from e
@@ -197,10 +202,11 @@ def _load_signature(part: Part) -> _SignaturePart:
     if part.content_type != SIGNATURE_CONTENT_TYPE:
         raise MalformedSignature("the last part is not a signature")
     try:
-        doc = json.loads(part.data)
-        manifest = base64.b64decode(doc["manifest"], validate=True)
-        signature = base64.b64decode(doc["cms"], validate=True)
-        ocsp = None if doc.get("ocsp") is None else base64.b64decode(doc["ocsp"], validate=True)
+        doc = uj.obj(uj.loads(part.data))
+        manifest = base64.b64decode(uj.text(doc, "manifest"), validate=True)
+        signature = base64.b64decode(uj.text(doc, "cms"), validate=True)
+        evidence = uj.optional_text(doc, "ocsp")
+        ocsp = None if evidence is None else base64.b64decode(evidence, validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error) as e:
         raise MalformedSignature(f"signature part is malformed: {e}") from e
     return _SignaturePart(manifest, signature, ocsp)
