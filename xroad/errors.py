@@ -22,6 +22,22 @@ class InvalidSoap(InvalidMessage):
     """The SOAP message is not a valid X-Road 4.0 message."""
 
 
+class DuplicateHeaderField(InvalidSoap):
+    """An X-Road header field appears twice."""
+
+
+class MissingHeaderField(InvalidSoap):
+    """A mandatory X-Road header field is missing."""
+
+
+class InvalidBody(InvalidSoap):
+    """The SOAP Body does not hold exactly one wrapper element."""
+
+
+class WrapperNotServiceCode(InvalidSoap):
+    """The body's wrapper element is not named after the service code."""
+
+
 class InvalidClientIdentifier(InvalidMessage):
     """The client identifier is malformed or not allowed here."""
 

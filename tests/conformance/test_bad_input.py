@@ -233,7 +233,7 @@ SOAP_EDGE_CASES: Final = {
     "body-over-the-xml-limit": (lambda demo: demo, Limits(max_xml_bytes=1024),
                                 "Client.InvalidMessage"),
     "nested-10000-deep": (lambda demo: _deeply_nested(demo, 10_000), LIMITS,
-                          "Client.InvalidMessage"),
+                          "Client.InvalidSoap"),  # not parseable as SOAP: X-Road's code
 }
 
 

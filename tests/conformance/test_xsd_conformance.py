@@ -228,12 +228,6 @@ def test_soap_fault_text_is_escaped_not_interpreted():
     assert_soap11_fault(soap_fault_envelope(fault), fault.code, fault.message, fault.fault_id)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "parse_soap raises InvalidSoap('SOAP message has no Header') for a Fault without Header, "
-    "although its docstring promises 'a fault with or without headers' and PR-MESS §2.2 / "
-    "X-Road's SaxSoapParserImpl skip header checks for faults. The server proxy runs "
-    "parse_soap on the service's answer (_call_soap), so a provider's header-less fault "
-    "becomes Server.ServerProxy.InvalidSoap instead of being passed through."))
 def test_header_less_fault_is_read_as_a_fault():
     fault = to_fault(e.AccessDenied("no"), "ServerProxy", FaultSpelling.CLASSIC, "f-1")
     assert parse_soap(soap_fault_envelope(fault), SOAP_CT, LIMITS).is_fault

@@ -20,6 +20,10 @@ Origin = Literal["ClientProxy", "ServerProxy"]
 # code, is it the client's fault when raised by the client proxy?
 FAULTS: Final[Mapping[type[e.XRoadError], tuple[str, bool]]] = {
     e.BadRequest: ("BadRequest", True),
+    e.DuplicateHeaderField: ("DuplicateHeaderField", True),
+    e.MissingHeaderField: ("MissingHeaderField", True),
+    e.InvalidBody: ("InvalidBody", True),
+    e.WrapperNotServiceCode: ("InconsistentHeaders", True),  # X-Road's code for this case
     e.InvalidSoap: ("InvalidSoap", True),
     e.InvalidClientIdentifier: ("InvalidClientIdentifier", True),
     e.InvalidServiceIdentifier: ("InvalidServiceIdentifier", True),

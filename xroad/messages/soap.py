@@ -14,12 +14,18 @@ from typing import Final
 from lxml import etree
 
 from xroad.errors import (
+    DuplicateHeaderField,
     InconsistentHeaders,
     InconsistentResponse,
+    InvalidBody,
     InvalidClientIdentifier,
+    InvalidMessage,
     InvalidProtocolVersion,
     InvalidServiceIdentifier,
     InvalidSoap,
+    MessageTooLarge,
+    MissingHeaderField,
+    WrapperNotServiceCode,
 )
 from xroad.identifiers import ClientId, ObjectType, SecurityServerId, ServiceId
 from xroad.limits import Limits
@@ -53,7 +59,7 @@ class SoapHeader:
 class SoapMessage:
     raw: bytes  # exactly as received
     content_type: str
-    header: SoapHeader
+    header: SoapHeader | None  # None only for a Fault sent without X-Road headers
     is_fault: bool
     request_hash: str | None  # only in responses
 
@@ -120,7 +126,7 @@ def _header_fields(header: etree._Element) -> dict[str, etree._Element]:
         else:
             continue
         if key in _SINGLE and key in found:
-            raise InvalidSoap(f"duplicate header field {key!r}")
+            raise DuplicateHeaderField(f"duplicate header field {key!r}")
         found[key] = child
     return found
 
@@ -148,16 +154,23 @@ def _envelope_parts(root: etree._Element) -> tuple[etree._Element | None, etree.
 
 def parse_soap(raw: bytes, content_type: str, limits: Limits) -> SoapMessage:
     """Parse an X-Road SOAP message (request, response, or a fault with or without headers)."""
-    root = parse_untrusted(raw, limits)
+    try:
+        root = parse_untrusted(raw, limits)
+    except MessageTooLarge:
+        raise
+    except InvalidMessage as e:  # X-Road answers InvalidSoap for anything that is not SOAP
+        raise InvalidSoap(str(e)) from e
     header_el, body = _envelope_parts(root)
     payload = list(body.iterchildren(etree.Element))
     is_fault = bool(payload) and payload[0].tag == f"{{{SOAP_ENV_NS}}}Fault"
     if header_el is None:
+        if is_fault:  # PR-MESS §2.2: a fault may come without X-Road headers
+            return SoapMessage(raw, content_type, None, True, None)
         raise InvalidSoap("SOAP message has no Header")
     fields = _header_fields(header_el)
     for required in ("client", "service", "id", "protocolVersion"):
         if required not in fields:
-            raise InvalidSoap(f"missing header field {required!r}")
+            raise MissingHeaderField(f"missing header field {required!r}")
     version = _text(fields["protocolVersion"])
     if version != PROTOCOL_VERSION:
         raise InvalidProtocolVersion(f"protocolVersion {version!r} is not {PROTOCOL_VERSION}")
@@ -177,13 +190,22 @@ def parse_soap(raw: bytes, content_type: str, limits: Limits) -> SoapMessage:
         raise InvalidSoap("header field 'id' is empty")
     if not is_fault:
         if len(payload) != 1:
-            raise InvalidSoap("SOAP Body must hold exactly one wrapper element")
+            raise InvalidBody("SOAP Body must hold exactly one wrapper element")
         wrapper = etree.QName(payload[0]).localname
         code = header.service.service_code
         if wrapper not in (code, f"{code}Response"):
-            raise InvalidSoap(f"body element {wrapper!r} does not match service code {code!r}")
+            raise WrapperNotServiceCode(
+                f"body element {wrapper!r} does not match service code {code!r}")
     request_hash = _text(fields["requestHash"]) if "requestHash" in fields else None
     return SoapMessage(raw, content_type, header, is_fault, request_hash)
+
+
+def parse_soap_request(raw: bytes, content_type: str, limits: Limits) -> SoapHeader:
+    """A client's request: it must carry the X-Road headers and must not be a Fault."""
+    message = parse_soap(raw, content_type, limits)
+    if message.header is None or message.is_fault:
+        raise InvalidSoap("a request must be an X-Road message, not a SOAP Fault")
+    return message.header
 
 
 def soap_request_hash(raw: bytes) -> str:

@@ -4,7 +4,7 @@ from typing import Final
 
 from lxml import etree
 
-from xroad.errors import InvalidMessage
+from xroad.errors import InvalidMessage, MessageTooLarge
 from xroad.limits import Limits
 
 SOAP_ENV_NS: Final = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -30,7 +30,7 @@ def parse_untrusted(data: bytes, limits: Limits) -> etree._Element:
     Depth is bounded by libxml2 itself at 256 levels as long as `huge_tree` stays off (tested).
     """
     if len(data) > limits.max_xml_bytes:
-        raise InvalidMessage(f"XML larger than {limits.max_xml_bytes} bytes")
+        raise MessageTooLarge(f"XML larger than {limits.max_xml_bytes} bytes")
     if b"<!DOCTYPE" in data:  # cheap early refusal; the docinfo check below covers other encodings
         raise InvalidMessage("DOCTYPE is not accepted")
     try:

@@ -108,8 +108,7 @@ class ClientProxy:
             raise errors.InvalidSoap(f"expected text/xml or multipart/related (attachments, "
                                      f"MTOM), got {content_type!r}")
         soap_bytes, soap_type = mime.soap_of(content_type, body)
-        message = soap.parse_soap(soap_bytes, soap_type, self._ss.limits)
-        h = message.header
+        h = soap.parse_soap_request(soap_bytes, soap_type, self._ss.limits)
         exchange = Exchange(str(uuid.uuid4()), h.message_id, h.client, h.service, h.user_id,
                             h.issue, h.represented_party, h.security_server)
         verified = await self._exchange(exchange, [Part(content_type, body)], "SOAP")

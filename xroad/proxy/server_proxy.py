@@ -290,7 +290,7 @@ def _claimed_exchange(kind: str, parts: list[Part], request_id: str, ss: Securit
                         req.issue, req.represented_party)
     if kind == "SOAP":
         soap_bytes, soap_type = mime.soap_of(parts[0].content_type, parts[0].data)
-        h = soap.parse_soap(soap_bytes, soap_type, ss.limits).header
+        h = soap.parse_soap_request(soap_bytes, soap_type, ss.limits)
         return Exchange(request_id, h.message_id, h.client, h.service, h.user_id, h.issue,
                         h.represented_party)
     raise errors.InvalidMessage(f"unknown message type {kind!r}")
