@@ -1,11 +1,11 @@
 """multipart/mixed between security servers: exact bytes round-trip, anything odd is refused."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xroad.errors import InvalidMessage
-from xroad.messages.multipart import MAX_PARTS, Part, decode, encode
+from xroad.messages.multipart import MAX_PARTS, Part, StreamDecoder, decode, encode
 
 PARTS = [Part("text/xml; charset=UTF-8", b"<r/>"), Part("application/octet-stream", b"\x00\xff")]
 
@@ -99,3 +99,24 @@ def test_too_many_parts_from_encode_are_refused():
 
 def test_hand_written_body_decodes():
     assert decode("Multipart/Mixed; boundary=b1", VALID) == [Part("text/xml", b"<r/>")]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=2000), min_size=1, max_size=4),
+       st.integers(min_value=1, max_value=500))
+def test_stream_decoder_matches_decode_for_any_chunking(datas, step):
+    parts = [Part("application/x-test", d) for d in datas]
+    content_type, body = encode(parts)
+    decoder = StreamDecoder(content_type)
+    for i in range(0, len(body), step):
+        decoder.feed(body[i:i + step])
+    assert decoder.finish() == decode(content_type, body) == parts
+
+
+@pytest.mark.parametrize("cut", [1, 10, -3, -1], ids=["start", "header", "before-end", "end"])
+def test_stream_decoder_refuses_a_truncated_body(cut):
+    content_type, body = encode([Part("a/b", b"payload"), Part("c/d", b"more")])
+    decoder = StreamDecoder(content_type)
+    decoder.feed(body[:cut] if cut > 0 else body[:cut - 2])
+    with pytest.raises(InvalidMessage):
+        decoder.finish()

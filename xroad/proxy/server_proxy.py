@@ -82,9 +82,9 @@ class ServerProxy:
             raise errors.InvalidMessage("X-Road-Request-Id is missing")
         if headers.get("content-type") != ENCRYPTED:
             raise errors.DecryptionFailed("messages between security servers must be encrypted")
-        plain = await self._decrypt(body, encryption_context("request", request_id, peer.id,
-                                                             ss.server_id))
-        parts = multipart.decode(headers.get(INNER_CONTENT_TYPE.lower(), ""), plain)
+        parts = await self._decrypt(body, headers.get(INNER_CONTENT_TYPE.lower(), ""),
+                                    encryption_context("request", request_id, peer.id,
+                                                       ss.server_id))
         kind = headers.get("x-road-message-type", "")
         exchange = _claimed_exchange(kind, parts, request_id, ss)
         structlog.contextvars.bind_contextvars(
@@ -218,20 +218,22 @@ class ServerProxy:
             raise errors.ServiceFailed(f"the description of {service} answered {reply.status}")
         return reply.body
 
-    async def _decrypt(self, body: AsyncIterator[bytes], context: bytes) -> bytes:
-        """Decrypt while reading, within the size limit; the ciphertext is never held whole."""
+    async def _decrypt(self, body: AsyncIterator[bytes], inner_type: str, context: bytes
+                       ) -> list[Part]:
+        """Decrypt and split into parts while reading, within the size limit: neither the
+        ciphertext nor the whole plaintext is ever held, only the parts."""
         limit = self._ss.limits.max_body_bytes
         decryptor = Decryptor(self._ss.encryption_keys, context)
-        plain = bytearray()
+        parts = multipart.StreamDecoder(inner_type)
         received = 0
         async for chunk in body:
             received += len(chunk)
             if received > limit:
                 raise errors.MessageTooLarge(f"message exceeds {limit} bytes")
             for piece in decryptor.feed(chunk):
-                plain += piece
+                parts.feed(piece)
         decryptor.finish()
-        return bytes(plain)
+        return parts.finish()
 
     async def _call_rest(self, verified: VerifiedMessage, base_url: str, timeout_s: float
                          ) -> list[Part]:
