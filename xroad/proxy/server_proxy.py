@@ -224,16 +224,17 @@ class ServerProxy:
         ciphertext nor the whole plaintext is ever held, only the parts."""
         limit = self._ss.limits.max_body_bytes
         decryptor = Decryptor(self._ss.encryption_keys, context)
-        parts = multipart.StreamDecoder(inner_type)
-        received = 0
+        parts: multipart.StreamDecoder | None = None  # made once something decrypts:
+        received = 0                                   # a bad key or stream is told first
         async for chunk in body:
             received += len(chunk)
             if received > limit:
                 raise errors.MessageTooLarge(f"message exceeds {limit} bytes")
             for piece in decryptor.feed(chunk):
+                parts = parts or multipart.StreamDecoder(inner_type)
                 parts.feed(piece)
         decryptor.finish()
-        return parts.finish()
+        return (parts or multipart.StreamDecoder(inner_type)).finish()
 
     async def _call_rest(self, verified: VerifiedMessage, base_url: str, timeout_s: float
                          ) -> list[Part]:
