@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Final
 from urllib.parse import parse_qs
 
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from xroad import errors
 from xroad.encryption import CONTENT_TYPE as ENCRYPTED
-from xroad.encryption import decrypt, encrypt
+from xroad.encryption import encrypt
 from xroad.errors import BadRequest, InconsistentResponse, UnknownMember, XRoadError
 from xroad.globalconf.model import GlobalConf
 from xroad.identifiers import ClientId, SecurityServerId
@@ -41,6 +41,7 @@ from xroad.proxy.context import (
 from xroad.proxy.exchange import Exchange, HttpRequest, HttpResponse
 from xroad.proxy.http import PeerClient
 from xroad.proxy.metaservices import list_clients_json, list_clients_xml
+from xroad.proxy.sealed import open_parts
 from xroad.replay import check_signing_time
 from xroad.signing.message import Direction, VerifiedMessage, digest, sign_message, verify_message
 
@@ -159,24 +160,29 @@ class ClientProxy:
             body = encrypt(plain, target.encryption_key(conf.encryption_suite),
                            encryption_context("request", exchange.request_id, ss.server_id,
                                               target.id))
-            reply = await self._peers.post(
+            context = encryption_context("response", exchange.request_id, target.id,
+                                         ss.server_id)
+
+            async def receive(_: int, reply_headers: Mapping[str, str],
+                              content: AsyncIterator[bytes]) -> list[Part]:
+                reply_type = reply_headers.get("content-type", "")
+                if reply_type.startswith(FAULT_CONTENT_TYPE):
+                    raise parse_rest_error(await _read_small(content))
+                if reply_type != ENCRYPTED:
+                    raise errors.DecryptionFailed(f"response is not encrypted ({reply_type!r})")
+                return await open_parts(content, ss.encryption_keys,
+                                        reply_headers.get(INNER_CONTENT_TYPE.lower(), ""),
+                                        context, ss.limits.max_body_bytes)
+
+            answer_parts = await self._peers.post(
                 target.address.rstrip("/") + "/", target.auth_cert_hashes,
                 {"Content-Type": ENCRYPTED, INNER_CONTENT_TYPE: inner_type,
                  "X-Road-Request-Id": exchange.request_id, "X-Road-Message-Type": kind,
                  "X-Proxy-Version": PROXY_VERSION},
-                body, ss.limits.service_timeout_s)
+                body, ss.limits.service_timeout_s, receive)
             now = ss.clock.now()
-            reply_headers = {k.lower(): v for k, v in reply.headers}
-            reply_type = reply_headers.get("content-type", "")
-            if reply_type.startswith(FAULT_CONTENT_TYPE):
-                raise parse_rest_error(reply.body)
-            if reply_type != ENCRYPTED:
-                raise errors.DecryptionFailed(f"response is not encrypted ({reply_type!r})")
-            answer = decrypt(reply.body, ss.encryption_keys, encryption_context(
-                "response", exchange.request_id, target.id, ss.server_id))
             verified = verify_message(
-                multipart.decode(reply_headers.get(INNER_CONTENT_TYPE.lower(), ""), answer),
-                direction=Direction.RESPONSE,
+                answer_parts, direction=Direction.RESPONSE,
                 request_id=exchange.request_id,
                 expected_signer=str(exchange.service.provider.member),
                 approved_cas=conf.approved_cas, at=now, revocation=ss.revocation(conf))
@@ -245,6 +251,16 @@ class ClientProxy:
                 fault = logged_fault(e, "ClientProxy", self._ss.fault_spelling)
             return fault_response(fault, soap_faults=soap_faults,
                                   accept=request.header("Accept"))
+
+
+async def _read_small(content: AsyncIterator[bytes], limit: int = 64 * 1024) -> bytes:
+    """A fault from the peer: small JSON; anything longer is cut (and then malformed)."""
+    data = b""
+    async for chunk in content:
+        data += chunk
+        if len(data) > limit:
+            break
+    return data[:limit]
 
 
 def _target(header: str | None) -> SecurityServerId | None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -23,6 +23,10 @@ class Reply:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+T = TypeVar("T")
+Receiver = Callable[[int, Mapping[str, str], AsyncIterator[bytes]], Awaitable[T]]
 
 
 async def _produce(pieces: Iterable[bytes]) -> AsyncIterator[bytes]:
@@ -75,10 +79,12 @@ class PeerClient:
         return self._session, self._connector
 
     async def post(self, url: str, registered_certs: frozenset[str], headers: Mapping[str, str],
-                   body: Iterable[bytes], timeout_s: float) -> Reply:
-        """POST to the peer at `url`, whose certificate hash must be in `registered_certs`.
+                   body: Iterable[bytes], timeout_s: float, receive: Receiver[T]) -> T:
+        """POST to the peer at `url`, whose certificate hash must be in `registered_certs`, and
+        hand the answer's status, headers and body stream to `receive`.
 
-        `body` is sent as it is produced (chunked), so an encrypted message is never held whole.
+        `body` is sent as it is produced (chunked) and the answer is consumed as it arrives,
+        so an encrypted message is never held whole in either direction.
         """
         timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=self._connect_timeout)
         session, connector = self._client()
@@ -88,8 +94,9 @@ class PeerClient:
             async with session.post(url, data=_produce(body), headers=dict(headers),
                                     timeout=timeout,
                                     allow_redirects=False) as response:
-                data = await response.read()
-                return Reply(response.status, tuple(response.headers.items()), data)
+                answer_headers = {k.lower(): v for k, v in response.headers.items()}
+                return await receive(response.status, answer_headers,
+                                     response.content.iter_chunked(64 * 1024))
         except aiohttp.ServerFingerprintMismatch as e:
             raise SslAuthenticationFailed(
                 f"{url} presented an authentication certificate not registered for it") from e

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from xroad import errors
 from xroad.access import check_access, rights_of
 from xroad.encryption import CONTENT_TYPE as ENCRYPTED
-from xroad.encryption import Decryptor, encrypt
+from xroad.encryption import encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
 from xroad.globalconf.model import GlobalConf
 from xroad.identifiers import ServiceId
@@ -39,6 +39,7 @@ from xroad.proxy.metaservices import (
     soap_methods,
 )
 from xroad.proxy.peer import authenticate_peer
+from xroad.proxy.sealed import open_parts
 from xroad.proxy.service_descriptions import (
     GET_OPENAPI,
     GET_WSDL,
@@ -82,9 +83,10 @@ class ServerProxy:
             raise errors.InvalidMessage("X-Road-Request-Id is missing")
         if headers.get("content-type") != ENCRYPTED:
             raise errors.DecryptionFailed("messages between security servers must be encrypted")
-        parts = await self._decrypt(body, headers.get(INNER_CONTENT_TYPE.lower(), ""),
-                                    encryption_context("request", request_id, peer.id,
-                                                       ss.server_id))
+        parts = await open_parts(body, ss.encryption_keys,
+                                 headers.get(INNER_CONTENT_TYPE.lower(), ""),
+                                 encryption_context("request", request_id, peer.id,
+                                                    ss.server_id), ss.limits.max_body_bytes)
         kind = headers.get("x-road-message-type", "")
         exchange = _claimed_exchange(kind, parts, request_id, ss)
         structlog.contextvars.bind_contextvars(
@@ -217,24 +219,6 @@ class ServerProxy:
         if reply.status != 200:
             raise errors.ServiceFailed(f"the description of {service} answered {reply.status}")
         return reply.body
-
-    async def _decrypt(self, body: AsyncIterator[bytes], inner_type: str, context: bytes
-                       ) -> list[Part]:
-        """Decrypt and split into parts while reading, within the size limit: neither the
-        ciphertext nor the whole plaintext is ever held, only the parts."""
-        limit = self._ss.limits.max_body_bytes
-        decryptor = Decryptor(self._ss.encryption_keys, context)
-        parts: multipart.StreamDecoder | None = None  # made once something decrypts:
-        received = 0                                   # a bad key or stream is told first
-        async for chunk in body:
-            received += len(chunk)
-            if received > limit:
-                raise errors.MessageTooLarge(f"message exceeds {limit} bytes")
-            for piece in decryptor.feed(chunk):
-                parts = parts or multipart.StreamDecoder(inner_type)
-                parts.feed(piece)
-        decryptor.finish()
-        return (parts or multipart.StreamDecoder(inner_type)).finish()
 
     async def _call_rest(self, verified: VerifiedMessage, base_url: str, timeout_s: float
                          ) -> list[Part]:
