@@ -114,17 +114,22 @@ def test_size_limit_on_the_soap_path(demo_request, extra, accepted):
             parse_soap(data, SOAP_CT, LIMITS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "parse_untrusted keeps libxml2's default limits (huge_tree=False): one text node over "
-    "10,000,000 characters is refused as 'not well-formed: Text node too long', although the "
-    "message is within Limits.max_xml_bytes (10 MiB). An inline base64 document of ~7.5 MB "
-    "(SOAP without MTOM) is such a node."))
 def test_large_text_node_within_the_size_limit_is_accepted(demo_request):
     document = b"A" * (LIMITS.max_xml_bytes - len(demo_request) - 100)
     data = demo_request.replace(b"</civ:getPerson>",
                                 b"<civ:document>" + document + b"</civ:document></civ:getPerson>")
     assert len(data) <= LIMITS.max_xml_bytes
     assert parse_soap(data, SOAP_CT, LIMITS).header.message_id == "demo-0001"
+
+
+def test_long_text_node_does_not_lift_the_depth_bound(demo_request):
+    """The huge-text path parses with libxml2's bounds lifted; depth is bounded by us there."""
+    nested = b"<civ:x>" * 300 + b"</civ:x>" * 300
+    data = demo_request.replace(b"</civ:getPerson>", b"<civ:document>" + b"A" * 10_000_100
+                                + b"</civ:document>" + nested + b"</civ:getPerson>")
+    assert len(data) <= LIMITS.max_xml_bytes
+    with pytest.raises(errors.InvalidSoap, match="deeper than 256"):
+        parse_soap(data, SOAP_CT, LIMITS)
 
 
 def _deeply_nested(demo_request: bytes, depth: int) -> bytes:
