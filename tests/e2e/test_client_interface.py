@@ -72,3 +72,20 @@ def test_body_over_the_limit_is_refused_unread(demo: RunningDemo) -> None:
                        content=b"x" * (Limits().max_body_bytes + 1),
                        headers={"X-Road-Client": PORTAL})
     assert_rest_fault(demo, reply, 400, "Client.InvalidMessage")
+
+
+def test_security_token_and_represented_party_travel_and_are_echoed(demo: RunningDemo) -> None:
+    extensions = (
+        '<tok:securityToken xmlns:tok="http://x-road.eu/xsd/security-token.xsd" '
+        'tokenType="urn:ietf:params:oauth:token-type:jwt">eyJhbGciOi.e30.sig</tok:securityToken>'
+        '<repr:representedParty xmlns:repr="http://x-road.eu/xsd/representation.xsd">'
+        '<repr:partyClass>COM</repr:partyClass><repr:partyCode>1234567</repr:partyCode>'
+        '</repr:representedParty><xrd:id>')
+    body = soap().replace("<xrd:id>", extensions, 1)
+    reply = httpx.post(client_url(demo) + "/", content=body.encode(), timeout=30,
+                       headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert reply.status_code == 200, reply.text
+    assert b"eyJhbGciOi.e30.sig</tok:securityToken>" in reply.content
+    answer = parse_soap(reply.content, reply.headers["content-type"], Limits())
+    assert answer.header is not None
+    assert answer.header.represented_party == "COM/1234567"

@@ -107,3 +107,14 @@ def test_malformed_percent_encoding_is_a_client_fault(demo: RunningDemo, registe
     reply = call(demo, "GET", path)
     assert reply.status_code == 400
     assert reply.headers["X-Road-Error"] == "Client.BadRequest"
+
+
+def test_x_road_identity_headers_reach_the_provider(demo: RunningDemo, registered: None) -> None:
+    reply = call(demo, "GET", "/", headers={
+        "X-Road-Id": "msg-77", "X-Road-UserId": "MN-officer-17", "X-Road-Issue": "case-9",
+        "X-Road-Represented-Party": "COM/1234567"})
+    seen = reply.json()["headers"]
+    assert seen["X-Road-Id"] == "msg-77"
+    assert seen["X-Road-UserId"] == "MN-officer-17"
+    assert seen["X-Road-Issue"] == "case-9"
+    assert seen["X-Road-Represented-Party"] == "COM/1234567"

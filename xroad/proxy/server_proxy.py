@@ -232,6 +232,8 @@ class ServerProxy:
             headers.append(("X-Road-UserId", request.user_id))
         if request.issue:
             headers.append(("X-Road-Issue", request.issue))
+        if request.represented_party:
+            headers.append(("X-Road-Represented-Party", request.represented_party))
         reply = await self._services.request(request.method, url, headers, body, timeout_s,
                                              self._ss.limits.max_body_bytes)
         response = rest.RestResponse(reply.status, rest.filter_headers(reply.headers),
