@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
+from audit.merkle import leaf_hash
+
 GENESIS: Final = bytes(32)
 
 
@@ -38,10 +40,6 @@ class AuditRecord:
         doc = {name: getattr(self, name) for name in self.__slots__}
         doc["at"] = self.at.isoformat()
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def leaf_hash(leaf: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + leaf).digest()
 
 
 def entry_hash(previous: bytes, leaf: bytes) -> bytes:
