@@ -11,10 +11,12 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
     Column,
+    DateTime,
     Integer,
     LargeBinary,
     MetaData,
@@ -28,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from audit.merkle import leaf_hash
 from audit.record import GENESIS, AuditRecord, entry_hash
 from xroad.errors import LoggingFailed
 
@@ -53,10 +56,21 @@ _log = Table(
     Column("entry_hash", LargeBinary, nullable=False),
 )
 
+_checkpoints = Table(
+    "audit_checkpoint", _metadata,
+    Column("size", Integer, primary_key=True, autoincrement=False),
+    Column("note", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 _SQLITE_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
 )
 _POSTGRES_TRIGGERS = (
@@ -64,6 +78,9 @@ _POSTGRES_TRIGGERS = (
     "BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$ LANGUAGE plpgsql",
     "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
     "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "DROP TRIGGER IF EXISTS audit_checkpoint_append_only ON audit_checkpoint",
+    "CREATE TRIGGER audit_checkpoint_append_only BEFORE UPDATE OR DELETE ON audit_checkpoint "
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
 )
 
@@ -120,6 +137,20 @@ class SqlAuditStore:
                 raise LoggingFailed(f"audit record could not be written: {type(e).__name__}") from e
             self._next, self._last_hash = index + len(rows), link
         return list(range(index, index + len(rows)))
+
+    def leaf_hashes(self) -> list[bytes]:
+        """RFC 6962 leaf hashes of every record, in index order (for checkpoints and proofs)."""
+        return [leaf_hash(e.leaf) for e in self.entries()]
+
+    def add_checkpoint(self, size: int, note: bytes, at: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(insert(_checkpoints).values(size=size, note=note, created_at=at))
+
+    def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_checkpoints.c.size, _checkpoints.c.note)
+                               .order_by(_checkpoints.c.size.desc()).limit(1)).first()
+        return None if row is None else (int(row.size), bytes(row.note))
 
     def size(self) -> int:
         with self._engine.connect() as conn:

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from audit.checkpointer import Checkpointer
 from xroad.access import AccessRight, Endpoint
 from xroad.errors import XRoadError
 from xroad.identifiers import ServiceId, format_subject, parse_subject
@@ -84,7 +85,8 @@ def _right_from(doc: object) -> AccessRight:
 Handler = Callable[[web.Request, ApiKey], Awaitable[web.Response]]
 
 
-def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...]) -> web.Application:
+def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...],
+                     checkpointer: Checkpointer | None = None) -> web.Application:
     def guarded(handler: Handler, *, write: bool) -> Callable[[web.Request],
                                                               Awaitable[web.Response]]:
         async def run(request: web.Request) -> web.Response:
@@ -125,8 +127,16 @@ def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...]) -> web.App
     async def revoke_right(request: web.Request, caller: ApiKey) -> web.Response:
         return await change(request, caller, add=False)
 
+    async def checkpoint(_: web.Request, __: ApiKey) -> web.Response:
+        """The audit log's signed checkpoint covering every record so far (C2SP note)."""
+        if checkpointer is None:
+            return _json_error(404, "NotFound", "this server signs no checkpoints")
+        note = await asyncio.to_thread(checkpointer.checkpoint)
+        return web.Response(body=note, content_type="text/plain", charset="utf-8")
+
     app = web.Application(client_max_size=_MAX_BODY)
     app.router.add_get("/api/v1/access-rights", guarded(list_rights, write=False))
     app.router.add_post("/api/v1/access-rights", guarded(grant_right, write=True))
     app.router.add_post("/api/v1/access-rights/revoke", guarded(revoke_right, write=True))
+    app.router.add_get("/api/v1/audit/checkpoint", guarded(checkpoint, write=False))
     return app

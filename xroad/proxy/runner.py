@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import signal
 from datetime import timedelta
+from pathlib import Path
 
 import structlog
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from audit.checkpointer import Checkpointer, key_name
 from audit.group_commit import GroupCommitter
 from audit.store import SqlAuditStore
 from keys import sealed
@@ -46,6 +51,8 @@ log = structlog.get_logger(__name__)
 AUTH_KEY_LABEL = "auth"
 ENCRYPTION_SEED_FILE = "encryption.seed"
 SERVERCONF_FILE = "serverconf.toml"
+AUDIT_LOG_SEED_FILE = "audit-log.seed"
+AUDIT_LOG_PUBLIC_KEY_FILE = "audit-log.pub"
 SIGN_KEY_PREFIX = "sign-"
 _STARTUP_CONF_WAIT_S = 30.0
 _CACHED_CONF_GRACE_S = 5.0
@@ -111,13 +118,27 @@ def _ocsp_cache(confs: GlobalConfClient, clock: Clock) -> OcspCacheFactory:
     return make
 
 
-async def _start_admin(settings: SecurityServerSettings) -> web.AppRunner | None:
+def _audit_log_key(token: SoftwareToken, pin: str, data_dir: Path) -> ed25519.Ed25519PrivateKey:
+    """The key that signs this server's audit checkpoints: made on first start, sealed with
+    the token PIN; its public half is written beside the token for auditors."""
+    sealed_seed = token.directory / AUDIT_LOG_SEED_FILE
+    if not sealed_seed.exists():
+        sealed.seal(sealed_seed, os.urandom(32), pin)
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(sealed.unseal(sealed_seed, pin))
+    (data_dir / AUDIT_LOG_PUBLIC_KEY_FILE).write_text(
+        base64.b64encode(key.public_key().public_bytes_raw()).decode() + "\n")
+    return key
+
+
+async def _start_admin(settings: SecurityServerSettings,
+                       checkpointer: Checkpointer) -> web.AppRunner | None:
     keys = tuple(ApiKey.of(secret.get_secret_value(), role) for secret, role in (
         (settings.admin_api_key, Role.SERVICE_ADMINISTRATOR),
         (settings.observer_api_key, Role.OBSERVER)) if secret is not None)
     if settings.admin_port is None or not keys:
         return None
-    runner = web.AppRunner(create_admin_app(settings.data_dir / SERVERCONF_FILE, keys),
+    runner = web.AppRunner(create_admin_app(settings.data_dir / SERVERCONF_FILE, keys,
+                                            checkpointer),
                            access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.admin_host, settings.admin_port).start()
@@ -179,10 +200,14 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await web.TCPSite(server_runner, settings.server_host, settings.server_port,
                       ssl_context=tls.server_context(auth_cert, auth_key, pin, ca_pem)).start()
 
-    admin_runner = await _start_admin(settings)
+    checkpointer = Checkpointer(audit, f"{server_id} audit log", key_name(str(server_id)),
+                                _audit_log_key(token, pin, settings.data_dir), clock)
+    admin_runner = await _start_admin(settings, checkpointer)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
+    scheduler.add_job(asyncio.to_thread, "interval", args=[checkpointer.checkpoint],
+                      seconds=settings.audit_checkpoint_s)
     scheduler.start()
     log.info("security_server.started", server_id=str(server_id),
              client_url=f"http://{settings.client_host}:{settings.client_port}",

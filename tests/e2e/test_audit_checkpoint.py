@@ -1,0 +1,42 @@
+"""The provider's audit log signs checkpoints an auditor can check against the records."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from audit.checkpoint import verify
+from audit.checkpointer import key_name
+from audit.merkle import inclusion_proof, leaf_hash, root, verify_inclusion
+from tests.e2e.demo import RunningDemo
+from tests.e2e.test_exchange import PERSON_PATH, PORTAL, client_url
+
+pytestmark = pytest.mark.e2e
+
+PROVIDER = "MN/GOV/GASR/ss1"
+
+
+def test_checkpoint_covers_every_record_and_proves_inclusion(demo: RunningDemo) -> None:
+    assert httpx.get(client_url(demo) + PERSON_PATH, headers={"X-Road-Client": PORTAL},
+                     timeout=30).status_code == 200
+    token = (demo.server_dir(PROVIDER) / "observer-api-key").read_text().strip()
+    reply = httpx.get(demo.server(PROVIDER)["admin_url"] + "/api/v1/audit/checkpoint",
+                      headers={"Authorization": f"X-Road-ApiKey token={token}"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    public = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(
+        (demo.server_dir(PROVIDER) / "audit-log.pub").read_text()))
+    checkpoint = verify(reply.content, key_name(PROVIDER), public)
+    assert checkpoint.origin == f"{PROVIDER} audit log"
+
+    with sqlite3.connect(demo.server_dir(PROVIDER) / "audit.db") as conn:
+        leaves = [leaf_hash(row[0]) for row in conn.execute(
+            "SELECT leaf FROM audit_log WHERE idx < ? ORDER BY idx", (checkpoint.size,))]
+    assert len(leaves) == checkpoint.size >= 2
+    assert root(leaves) == checkpoint.root
+    last = checkpoint.size - 1
+    verify_inclusion(leaves[last], last, checkpoint.size, inclusion_proof(leaves, last),
+                     checkpoint.root)

@@ -1,0 +1,53 @@
+"""Checkpoints over the stored audit log: signed, growing with the log, append-only."""
+
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from audit.checkpoint import verify
+from audit.checkpointer import Checkpointer, key_name
+from audit.merkle import consistency_proof, leaf_hash, root, verify_consistency
+from audit.record import AuditRecord
+from audit.store import SqlAuditStore
+from xroad.clock import FixedClock
+
+KEY = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
+NAME = key_name("MN/GOV/GASR/ss1")
+
+
+def record(i):
+    return AuditRecord(at=datetime(2026, 1, 1, tzinfo=UTC), security_server="MN/GOV/GASR/ss1",
+                       kind="request", message_id=f"m-{i}", request_id=f"r-{i}",
+                       client="MN/GOV/EMONGOLIA/portal",
+                       service="MN/GOV/GASR/civil-registry/persons", user_id=None, issue=None,
+                       represented_party=None, message_digest=None, signature_digest=None,
+                       signer_cert_sha256=None, outcome="ok")
+
+
+def test_checkpoints_cover_the_log_and_are_consistent(tmp_path):
+    store = SqlAuditStore(f"sqlite:///{tmp_path}/a.db")
+    checkpointer = Checkpointer(store, "MN/GOV/GASR/ss1 audit log", NAME, KEY,
+                                FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    store.append_many([record(i) for i in range(5)])
+    first = verify(checkpointer.checkpoint(), NAME, KEY.public_key())
+    assert first.size == 5
+    assert checkpointer.checkpoint() == store.latest_checkpoint()[1]  # unchanged log: same
+    store.append_many([record(i) for i in range(5, 12)])
+    second = verify(checkpointer.checkpoint(), NAME, KEY.public_key())
+    leaves = [leaf_hash(e.leaf) for e in store.entries()]
+    assert second.size == 12
+    assert second.root == root(leaves)
+    verify_consistency(first.size, second.size, first.root, second.root,
+                       consistency_proof(leaves, first.size))
+
+
+def test_checkpoints_are_append_only(tmp_path):
+    store = SqlAuditStore(f"sqlite:///{tmp_path}/a.db")
+    store.append(record(0))
+    Checkpointer(store, "log", NAME, KEY, FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+                 ).checkpoint()
+    with sqlite3.connect(tmp_path / "a.db") as conn, pytest.raises(sqlite3.DatabaseError,
+                                                                   match="append-only"):
+        conn.execute("DELETE FROM audit_checkpoint")
