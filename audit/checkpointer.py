@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -22,6 +24,10 @@ class CheckpointStore(Protocol):
     def add_checkpoint(self, size: int, note: bytes, at: datetime) -> None: ...
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None: ...
+
+    def add_timestamp(self, size: int, token: bytes, at: datetime) -> None: ...
+
+    def timestamp_of(self, size: int) -> bytes | None: ...
 
 
 def key_name(server_id: str) -> str:
@@ -48,3 +54,16 @@ class Checkpointer:
         self.store.add_checkpoint(len(hashes), note, self.clock.now())
         log.info("audit.checkpoint", size=len(hashes))
         return note
+
+    def seal(self, stamp: Callable[[bytes], bytes]) -> tuple[bytes, bytes]:
+        """A checkpoint of everything written so far and its RFC 3161 time-stamp token over
+        the SHA-512 of the note's exact bytes; `stamp` asks the TSA (it may raise)."""
+        note = self.checkpoint()
+        latest = self.store.latest_checkpoint()
+        size = latest[0] if latest is not None else 0
+        token = self.store.timestamp_of(size)
+        if token is None:
+            token = stamp(hashlib.sha512(note).digest())
+            self.store.add_timestamp(size, token, self.clock.now())
+            log.info("audit.timestamped", size=size)
+        return note, token

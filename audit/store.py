@@ -63,6 +63,13 @@ _checkpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+_timestamps = Table(
+    "audit_timestamp", _metadata,
+    Column("size", Integer, primary_key=True, autoincrement=False),  # the checkpoint stamped
+    Column("token", LargeBinary, nullable=False),  # RFC 3161 TimeStampToken over the note
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 _SQLITE_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
@@ -71,6 +78,10 @@ _SQLITE_TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
     "CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_timestamp_no_update BEFORE UPDATE ON audit_timestamp "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_timestamp_no_delete BEFORE DELETE ON audit_timestamp "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
 )
 _POSTGRES_TRIGGERS = (
@@ -81,6 +92,9 @@ _POSTGRES_TRIGGERS = (
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
     "DROP TRIGGER IF EXISTS audit_checkpoint_append_only ON audit_checkpoint",
     "CREATE TRIGGER audit_checkpoint_append_only BEFORE UPDATE OR DELETE ON audit_checkpoint "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "DROP TRIGGER IF EXISTS audit_timestamp_append_only ON audit_timestamp",
+    "CREATE TRIGGER audit_timestamp_append_only BEFORE UPDATE OR DELETE ON audit_timestamp "
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
 )
 
@@ -151,6 +165,16 @@ class SqlAuditStore:
             row = conn.execute(select(_checkpoints.c.size, _checkpoints.c.note)
                                .order_by(_checkpoints.c.size.desc()).limit(1)).first()
         return None if row is None else (int(row.size), bytes(row.note))
+
+    def add_timestamp(self, size: int, token: bytes, at: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(insert(_timestamps).values(size=size, token=token, created_at=at))
+
+    def timestamp_of(self, size: int) -> bytes | None:
+        with self._engine.connect() as conn:
+            token = conn.execute(select(_timestamps.c.token)
+                                 .where(_timestamps.c.size == size)).scalar_one_or_none()
+        return None if token is None else bytes(token)
 
     def size(self) -> int:
         with self._engine.connect() as conn:

@@ -65,6 +65,7 @@ class CentralServerSettings(BaseSettings):
     conf_generation_s: float = 60.0
     encryption_suite: Suite = Suite.X25519_AES256GCM  # 2: ML-KEM-768 + X25519 hybrid
     ocsp_freshness_s: int = 3600  # oldest OCSP evidence security servers accept
+    tsa_urls: tuple[str, ...] = ()  # approved time-stamping authorities, JSON list in env
     log_json: bool = True
 
     def db_url(self) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import sqlite3
+from datetime import UTC, datetime
 
 import httpx
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from audit.checkpoint import verify
@@ -14,6 +17,7 @@ from audit.checkpointer import key_name
 from audit.merkle import inclusion_proof, leaf_hash, root, verify_inclusion
 from tests.e2e.demo import RunningDemo
 from tests.e2e.test_exchange import PERSON_PATH, PORTAL, client_url
+from xroad.signing.timestamp import TimestampError, verify_timestamp
 
 pytestmark = pytest.mark.e2e
 
@@ -40,3 +44,20 @@ def test_checkpoint_covers_every_record_and_proves_inclusion(demo: RunningDemo) 
     last = checkpoint.size - 1
     verify_inclusion(leaves[last], last, checkpoint.size, inclusion_proof(leaves, last),
                      checkpoint.root)
+
+
+def test_seal_time_stamps_the_checkpoint_with_the_approved_tsa(demo: RunningDemo) -> None:
+    token = (demo.server_dir(PROVIDER) / "observer-api-key").read_text().strip()
+    reply = httpx.post(demo.server(PROVIDER)["admin_url"] + "/api/v1/audit/seal", timeout=60,
+                       headers={"Authorization": f"X-Road-ApiKey token={token}"})
+    assert reply.status_code == 200, reply.text
+    note = reply.json()["checkpoint"].encode()
+    stamp = base64.b64decode(reply.json()["timestamp"])
+    trusted = x509.load_pem_x509_certificates(
+        (demo.data_dir / "pki" / "ca-chain.pem").read_bytes())
+    stamped_at = verify_timestamp(stamp, hashlib.sha512(note).digest(), trusted,
+                                  datetime.now(UTC))
+    assert abs((datetime.now(UTC) - stamped_at).total_seconds()) < 120
+    with pytest.raises(TimestampError):  # a token over other data does not vouch for it
+        verify_timestamp(stamp, hashlib.sha512(note + b" ").digest(), trusted,
+                         datetime.now(UTC))

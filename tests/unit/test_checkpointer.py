@@ -1,5 +1,6 @@
 """Checkpoints over the stored audit log: signed, growing with the log, append-only."""
 
+import hashlib
 import sqlite3
 from datetime import UTC, datetime
 
@@ -12,6 +13,7 @@ from audit.merkle import consistency_proof, leaf_hash, root, verify_consistency
 from audit.record import AuditRecord
 from audit.store import SqlAuditStore
 from xroad.clock import FixedClock
+from xroad.errors import TransportError
 
 KEY = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
 NAME = key_name("MN/GOV/GASR/ss1")
@@ -51,3 +53,31 @@ def test_checkpoints_are_append_only(tmp_path):
     with sqlite3.connect(tmp_path / "a.db") as conn, pytest.raises(sqlite3.DatabaseError,
                                                                    match="append-only"):
         conn.execute("DELETE FROM audit_checkpoint")
+
+
+def test_seal_stamps_each_checkpoint_once_and_a_tsa_failure_stamps_nothing(tmp_path):
+    store = SqlAuditStore(f"sqlite:///{tmp_path}/a.db")
+    checkpointer = Checkpointer(store, "log", NAME, KEY,
+                                FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    store.append(record(0))
+    asked = []
+
+    def stamp(digest):
+        asked.append(digest)
+        return b"token-" + digest[:4]
+
+    note, token = checkpointer.seal(stamp)
+    assert asked == [hashlib.sha512(note).digest()]
+    assert token == b"token-" + asked[0][:4]
+    assert checkpointer.seal(stamp) == (note, token)  # same log: no second stamp
+    assert len(asked) == 1
+
+    store.append(record(1))
+
+    def down(_digest):
+        raise TransportError("TSA unreachable")
+
+    with pytest.raises(TransportError):
+        checkpointer.seal(down)
+    assert store.timestamp_of(2) is None
+    assert checkpointer.seal(stamp)[1] == store.timestamp_of(2)

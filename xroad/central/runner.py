@@ -19,7 +19,8 @@ CONF_SIGNING_LABEL = "conf-signing"
 
 def run_central_server(settings: CentralServerSettings) -> None:
     registry = Registry(create_engine(settings.db_url()), settings.instance,
-                        settings.encryption_suite, settings.ocsp_freshness_s)
+                        settings.encryption_suite, settings.ocsp_freshness_s,
+                        settings.tsa_urls)
     signer = SoftwareToken(settings.data_dir / "token").unlock(
         CONF_SIGNING_LABEL, settings.token_pin.get_secret_value())
     publisher = ConfPublisher(registry, signer, SystemClock(),

@@ -44,11 +44,12 @@ class Registry:
 
     def __init__(self, engine: Engine, instance: str,
                  encryption_suite: Suite = Suite.X25519_AES256GCM,
-                 ocsp_freshness_s: int = 3600) -> None:
+                 ocsp_freshness_s: int = 3600, tsa_urls: tuple[str, ...] = ()) -> None:
         self._engine = engine
         self.instance = instance
         self.encryption_suite = encryption_suite
         self.ocsp_freshness_s = ocsp_freshness_s
+        self.tsa_urls = tsa_urls
         Base.metadata.create_all(engine)
 
     def apply_seed(self, seed: InstanceSeed) -> None:
@@ -168,6 +169,7 @@ class Registry:
                     for srv in servers if srv.address),
                 encryption_suite=self.encryption_suite,
                 ocsp_freshness_s=self.ocsp_freshness_s,
+                tsa_urls=self.tsa_urls,
                 ocsp_responders=tuple((hashlib.sha256(ca.der).hexdigest(), ca.ocsp_url)
                                       for ca in cas if ca.ocsp_url),
                 approved_cas=tuple(x509.load_der_x509_certificate(ca.der) for ca in cas),

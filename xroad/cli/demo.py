@@ -111,7 +111,8 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
     typer.echo("Starting central server ...")
     central = supervisor.start("central-server", ["serve", "central"], {
         "XROAD_CS_INSTANCE": seed.instance, "XROAD_CS_DATA_DIR": str(layout.central),
-        "XROAD_CS_TOKEN_PIN": pin, "XROAD_CS_PORT": str(ports.central)})
+        "XROAD_CS_TOKEN_PIN": pin, "XROAD_CS_PORT": str(ports.central),
+        "XROAD_CS_TSA_URLS": json.dumps([f"http://127.0.0.1:{ports.tsa}"])})
     supervisor.wait_healthy(central, f"http://127.0.0.1:{ports.central}/health")
     for adapter, port in zip(ADAPTERS, ports.adapters, strict=True):
         typer.echo(f"Starting {adapter.name} registry ...")

@@ -57,6 +57,7 @@ def encode(conf: GlobalConf) -> bytes:
         ],
         "encryption_suite": int(conf.encryption_suite),
         "ocsp_responders": [{"ca_cert_sha256": ca, "url": url} for ca, url in conf.ocsp_responders],
+        "tsa_urls": list(conf.tsa_urls),
         "global_groups": [
             {"id": str(g.id), "description": g.description,
              "members": sorted(str(m) for m in g.members)}
@@ -102,6 +103,7 @@ def decode(data: bytes) -> GlobalConf:
             encryption_suite=Suite(doc.get("encryption_suite", Suite.X25519_AES256GCM)),
             ocsp_responders=tuple((_s(o["ca_cert_sha256"]), _s(o["url"]))
                                   for o in doc.get("ocsp_responders", [])),
+            tsa_urls=tuple(_s(u) for u in doc.get("tsa_urls", [])),
             global_groups=tuple(
                 GlobalGroup(GlobalGroupId.parse(_s(g["id"])), _s(g["description"]),
                             frozenset(ClientId.parse(_s(m)) for m in g["members"]))

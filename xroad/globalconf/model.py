@@ -58,6 +58,7 @@ class GlobalConf:
     global_groups: tuple[GlobalGroup, ...] = ()
     encryption_suite: Suite = Suite.X25519_AES256GCM
     ocsp_responders: tuple[tuple[str, str], ...] = ()  # (hex SHA-256 of a CA cert, URL)
+    tsa_urls: tuple[str, ...] = ()  # approved time-stamping authorities (RFC 3161)
 
     def ocsp_url_for(self, issuer: x509.Certificate) -> str:
         """Where to ask about certificates `issuer` issued (X-Road: approvedCA/ocsp/url)."""

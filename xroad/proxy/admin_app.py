@@ -9,6 +9,7 @@ the rights before and after; the running server applies it within a second (it r
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -86,7 +87,8 @@ Handler = Callable[[web.Request, ApiKey], Awaitable[web.Response]]
 
 
 def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...],
-                     checkpointer: Checkpointer | None = None) -> web.Application:
+                     checkpointer: Checkpointer | None = None,
+                     stamp: Callable[[bytes], bytes] | None = None) -> web.Application:
     def guarded(handler: Handler, *, write: bool) -> Callable[[web.Request],
                                                               Awaitable[web.Response]]:
         async def run(request: web.Request) -> web.Response:
@@ -134,9 +136,23 @@ def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...],
         note = await asyncio.to_thread(checkpointer.checkpoint)
         return web.Response(body=note, content_type="text/plain", charset="utf-8")
 
+    async def seal(_: web.Request, caller: ApiKey) -> web.Response:
+        """A fresh checkpoint over every record so far, time-stamped by the TSA (evidence an
+        auditor can take away: the note, and the token over its exact bytes)."""
+        if checkpointer is None or stamp is None:
+            return _json_error(404, "NotFound", "this server signs no checkpoints")
+        try:
+            note, token = await asyncio.to_thread(checkpointer.seal, stamp)
+        except XRoadError as e:
+            log.warning("audit.seal_failed", key_id=caller.key_id, reason=str(e))
+            return _json_error(503, "TimestampingFailed", str(e))
+        return web.json_response({"checkpoint": note.decode(),
+                                  "timestamp": base64.b64encode(token).decode()})
+
     app = web.Application(client_max_size=_MAX_BODY)
     app.router.add_get("/api/v1/access-rights", guarded(list_rights, write=False))
     app.router.add_post("/api/v1/access-rights", guarded(grant_right, write=True))
     app.router.add_post("/api/v1/access-rights/revoke", guarded(revoke_right, write=True))
     app.router.add_get("/api/v1/audit/checkpoint", guarded(checkpoint, write=False))
+    app.router.add_post("/api/v1/audit/seal", guarded(seal, write=False))
     return app

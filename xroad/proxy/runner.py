@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from keys.ocsp import OcspCache, fetch_ocsp
 from keys.pkcs11_token import Pkcs11Token
 from keys.profiles import KeyUsage
 from keys.token import SoftwareToken, TokenLocked
+from keys.tsa import request_timestamp
 from xroad.clock import Clock, SystemClock
 from xroad.encryption import KeyPair, Suite, key_id, keypair_from_seed
-from xroad.errors import OutdatedGlobalConf
+from xroad.errors import OutdatedGlobalConf, TransportError, XRoadError
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.globalconf.model import GlobalConf
 from xroad.globalconf.refresh import GlobalConfClient
@@ -130,15 +132,33 @@ def _audit_log_key(token: SoftwareToken, pin: str, data_dir: Path) -> ed25519.Ed
     return key
 
 
-async def _start_admin(settings: SecurityServerSettings,
-                       checkpointer: Checkpointer) -> web.AppRunner | None:
+def _stamper(confs: GlobalConfClient) -> Callable[[bytes], bytes]:
+    """Time-stamps from the first TSA global configuration approves."""
+    def stamp(digest: bytes) -> bytes:
+        urls = confs.current().tsa_urls
+        if not urls:
+            raise TransportError("global configuration names no time-stamping authority")
+        return request_timestamp(urls[0], digest)
+    return stamp
+
+
+def _seal_quietly(checkpointer: Checkpointer, stamp: Callable[[bytes], bytes]) -> None:
+    """Scheduler job: a TSA outage is logged; the next run stamps the newest checkpoint."""
+    try:
+        checkpointer.seal(stamp)
+    except XRoadError as e:
+        log.warning("audit.timestamp_failed", reason=str(e))
+
+
+async def _start_admin(settings: SecurityServerSettings, checkpointer: Checkpointer,
+                       stamp: Callable[[bytes], bytes]) -> web.AppRunner | None:
     keys = tuple(ApiKey.of(secret.get_secret_value(), role) for secret, role in (
         (settings.admin_api_key, Role.SERVICE_ADMINISTRATOR),
         (settings.observer_api_key, Role.OBSERVER)) if secret is not None)
     if settings.admin_port is None or not keys:
         return None
     runner = web.AppRunner(create_admin_app(settings.data_dir / SERVERCONF_FILE, keys,
-                                            checkpointer),
+                                            checkpointer, stamp),
                            access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.admin_host, settings.admin_port).start()
@@ -202,11 +222,12 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
 
     checkpointer = Checkpointer(audit, f"{server_id} audit log", key_name(str(server_id)),
                                 _audit_log_key(token, pin, settings.data_dir), clock)
-    admin_runner = await _start_admin(settings, checkpointer)
+    stamp = _stamper(confs)
+    admin_runner = await _start_admin(settings, checkpointer, stamp)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
-    scheduler.add_job(asyncio.to_thread, "interval", args=[checkpointer.checkpoint],
+    scheduler.add_job(asyncio.to_thread, "interval", args=[_seal_quietly, checkpointer, stamp],
                       seconds=settings.audit_checkpoint_s)
     scheduler.start()
     log.info("security_server.started", server_id=str(server_id),
