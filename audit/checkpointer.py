@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from audit.checkpoint import Checkpoint, sign
 from audit.merkle import root
 from xroad.clock import Clock
+from xroad.errors import TimestampingFailed
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,35 @@ class CheckpointStore(Protocol):
 def key_name(server_id: str) -> str:
     """The signed note's key name for a server's log (no spaces or '+')."""
     return server_id.replace("/", "-") + "-audit-log"
+
+
+@dataclass
+class TimestampGuard:
+    """X-Road's safety valve: if the log cannot be time-stamped for longer than `tolerance`
+    (default 4 h), exchanges stop rather than pile up records nobody can prove."""
+
+    tolerance: timedelta
+    clock: Clock
+    last_success: datetime | None = None
+    last_error: str | None = None
+
+    def succeeded(self) -> None:
+        self.last_success, self.last_error = self.clock.now(), None
+
+    def failed(self, reason: str) -> None:
+        if self.last_success is None:
+            self.last_success = self.clock.now()  # the tolerance runs from the first failure
+        self.last_error = reason
+
+    def check(self) -> None:
+        """Raise `TimestampingFailed` once failures have lasted longer than the tolerance."""
+        if self.last_error is None or self.last_success is None:
+            return
+        if self.clock.now() - self.last_success > self.tolerance:
+            raise TimestampingFailed(
+                f"the audit log has not been time-stamped since "
+                f"{self.last_success.isoformat()} ({self.last_error}); exchanges are refused "
+                "until the time-stamping authority answers again")
 
 
 @dataclass

@@ -137,3 +137,7 @@ class ClockSkew(VerificationError):
 
 class DecryptionFailed(VerificationError):
     """An encrypted message is not for us, was altered, truncated or re-ordered."""
+
+
+class TimestampingFailed(XRoadError):
+    """The audit log could not be time-stamped for longer than the tolerance: no exchanges."""

@@ -30,6 +30,7 @@ class SecurityServerSettings(BaseSettings):
     replay_database_url: str | None = None  # default: SQLite file in data_dir
     max_clock_skew_s: int = 300
     audit_checkpoint_s: float = 60.0  # how often the audit log's checkpoint is signed
+    timestamp_tolerance_s: int = 14_400  # X-Road acceptable-timestamp-failure-period (4 h)
     # Admin API (access rights); off unless a key is set. Keys are compared by SHA-256.
     admin_host: str = "127.0.0.1"
     admin_port: int | None = None

@@ -2,18 +2,18 @@
 
 import hashlib
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from audit.checkpoint import verify
-from audit.checkpointer import Checkpointer, key_name
+from audit.checkpointer import Checkpointer, TimestampGuard, key_name
 from audit.merkle import consistency_proof, leaf_hash, root, verify_consistency
 from audit.record import AuditRecord
 from audit.store import SqlAuditStore
 from xroad.clock import FixedClock
-from xroad.errors import TransportError
+from xroad.errors import TimestampingFailed, TransportError
 
 KEY = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
 NAME = key_name("MN/GOV/GASR/ss1")
@@ -81,3 +81,19 @@ def test_seal_stamps_each_checkpoint_once_and_a_tsa_failure_stamps_nothing(tmp_p
         checkpointer.seal(down)
     assert store.timestamp_of(2) is None
     assert checkpointer.seal(stamp)[1] == store.timestamp_of(2)
+
+
+def test_timestamp_guard_refuses_only_after_the_tolerance():
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    guard = TimestampGuard(timedelta(hours=4), clock)
+    guard.check()  # nothing known yet: no reason to refuse
+    guard.succeeded()
+    clock.advance(timedelta(hours=1))
+    guard.failed("TSA unreachable")
+    clock.advance(timedelta(hours=2, minutes=59))
+    guard.check()  # 3 h 59 min since the last stamp: still within tolerance
+    clock.advance(timedelta(minutes=2))
+    with pytest.raises(TimestampingFailed, match="TSA unreachable"):
+        guard.check()
+    guard.succeeded()
+    guard.check()  # the TSA answered again: exchanges resume

@@ -48,6 +48,7 @@ FAULTS: Final[Mapping[type[e.XRoadError], tuple[str, bool]]] = {
     e.TransportError: ("NetworkError", False),
     e.ServiceFailed: ("ServiceFailed", False),
     e.LoggingFailed: ("LoggingFailed", False),
+    e.TimestampingFailed: ("TimestampingFailed", False),
     e.InternalError: ("InternalError", False),
     e.XRoadError: ("InternalError", False),
 }

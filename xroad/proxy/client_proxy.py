@@ -132,6 +132,7 @@ class ClientProxy:
             service=str(exchange.service), request_id=exchange.request_id)
         at = ss.clock.now()
         conf = ss.globalconf.current(at)
+        ss.audit_ready()
         self._check_client(conf, exchange.client)
         servers = conf.servers_hosting(exchange.service.provider)
         if not servers:
@@ -228,6 +229,7 @@ class ClientProxy:
         """Readiness: routing needs a verified, unexpired global configuration."""
         try:
             conf = self._ss.globalconf.current()
+            self._ss.audit_ready()
         except XRoadError as e:
             return {"status": "error", "server_id": str(self._ss.server_id), "reason": str(e)}
         return {"status": "ok", "server_id": str(self._ss.server_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -49,6 +49,8 @@ class SecurityServer:
     ocsp: OcspSource  # evidence that our signing certificates are good
     encryption_keys: Mapping[bytes, KeyPair]  # key id -> this server's key pair, per suite
     max_clock_skew: timedelta = timedelta(seconds=300)
+    # Raises TimestampingFailed while the audit log cannot be time-stamped past tolerance.
+    audit_ready: Callable[[], None] = field(default=lambda: None)
     accepted_ocsp: dict[tuple[object, bytes, bytes, bytes], datetime] = field(
         default_factory=dict)
 

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from audit.checkpointer import Checkpointer, key_name
+from audit.checkpointer import Checkpointer, TimestampGuard, key_name
 from audit.group_commit import GroupCommitter
 from audit.store import SqlAuditStore
 from keys import sealed
@@ -142,12 +142,17 @@ def _stamper(confs: GlobalConfClient) -> Callable[[bytes], bytes]:
     return stamp
 
 
-def _seal_quietly(checkpointer: Checkpointer, stamp: Callable[[bytes], bytes]) -> None:
-    """Scheduler job: a TSA outage is logged; the next run stamps the newest checkpoint."""
+def _seal_quietly(checkpointer: Checkpointer, stamp: Callable[[bytes], bytes],
+                  guard: TimestampGuard) -> None:
+    """Scheduler job: a TSA outage is logged and counted against the tolerance; the next
+    run stamps the newest checkpoint."""
     try:
         checkpointer.seal(stamp)
     except XRoadError as e:
+        guard.failed(str(e))
         log.warning("audit.timestamp_failed", reason=str(e))
+    else:
+        guard.succeeded()
 
 
 async def _start_admin(settings: SecurityServerSettings, checkpointer: Checkpointer,
@@ -196,6 +201,7 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     audit = SqlAuditStore(settings.audit_url())
     skew = timedelta(seconds=settings.max_clock_skew_s)
     replay = SqlReplayGuard(settings.replay_url(), window=2 * skew)
+    guard = TimestampGuard(timedelta(seconds=settings.timestamp_tolerance_s), clock)
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
         serverconf=ServerConfFile(settings.data_dir / SERVERCONF_FILE),
@@ -203,7 +209,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
         clock=clock, limits=limits,
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
         encryption_keys=_encryption_keys(token, pin),
-        ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock))
+        ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock),
+        audit_ready=guard.check)
     ca_pem = _tls_trust(confs, settings)
     auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
     peers = PeerClient(tls.client_context(auth_cert, auth_key, pin, ca_pem),
@@ -227,7 +234,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
-    scheduler.add_job(asyncio.to_thread, "interval", args=[_seal_quietly, checkpointer, stamp],
+    scheduler.add_job(asyncio.to_thread, "interval",
+                      args=[_seal_quietly, checkpointer, stamp, guard],
                       seconds=settings.audit_checkpoint_s)
     scheduler.start()
     log.info("security_server.started", server_id=str(server_id),

@@ -78,6 +78,7 @@ class ServerProxy:
         at = ss.clock.now()
         conf = ss.globalconf.current(at)
         peer = authenticate_peer(peer_cert_der, conf, at)
+        ss.audit_ready()
         request_id = headers.get("x-road-request-id", "")
         if not request_id:
             raise errors.InvalidMessage("X-Road-Request-Id is missing")
