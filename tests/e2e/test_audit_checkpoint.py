@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -61,3 +64,19 @@ def test_seal_time_stamps_the_checkpoint_with_the_approved_tsa(demo: RunningDemo
     with pytest.raises(TimestampError):  # a token over other data does not vouch for it
         verify_timestamp(stamp, hashlib.sha512(note + b" ").digest(), trusted,
                          datetime.now(UTC))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+def test_openssl_accepts_the_checkpoint_time_stamp(demo: RunningDemo, tmp_path: Path) -> None:
+    """The README's auditor commands, run as written."""
+    token = (demo.server_dir(PROVIDER) / "observer-api-key").read_text().strip()
+    sealed = httpx.post(demo.server(PROVIDER)["admin_url"] + "/api/v1/audit/seal", timeout=60,
+                        headers={"Authorization": f"X-Road-ApiKey token={token}"}).json()
+    (tmp_path / "checkpoint").write_text(sealed["checkpoint"])
+    (tmp_path / "checkpoint.tst").write_bytes(base64.b64decode(sealed["timestamp"]))
+    result = subprocess.run(
+        ["openssl", "ts", "-verify", "-data", "checkpoint", "-in", "checkpoint.tst",
+         "-token_in", "-CAfile", str(demo.data_dir / "pki" / "ca-chain.pem")],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "Verification: OK" in result.stdout
