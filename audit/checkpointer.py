@@ -20,6 +20,8 @@ log = structlog.get_logger(__name__)
 
 
 class CheckpointStore(Protocol):
+    def size(self) -> int: ...
+
     def leaf_hashes(self) -> list[bytes]: ...
 
     def add_checkpoint(self, size: int, note: bytes, at: datetime) -> None: ...
@@ -76,24 +78,27 @@ class Checkpointer:
     def checkpoint(self) -> bytes:
         """The signed checkpoint covering every record written so far (a new one only when
         the log has grown)."""
-        hashes = self.store.leaf_hashes()
-        latest = self.store.latest_checkpoint()
-        if latest is not None and latest[0] == len(hashes):
-            return latest[1]
-        note = sign(Checkpoint(self.origin, len(hashes), root(hashes)), self.name, self.key)
-        self.store.add_checkpoint(len(hashes), note, self.clock.now())
-        log.info("audit.checkpoint", size=len(hashes))
-        return note
+        return self._checkpoint()[1]
 
     def seal(self, stamp: Callable[[bytes], bytes]) -> tuple[bytes, bytes]:
         """A checkpoint of everything written so far and its RFC 3161 time-stamp token over
         the SHA-512 of the note's exact bytes; `stamp` asks the TSA (it may raise)."""
-        note = self.checkpoint()
-        latest = self.store.latest_checkpoint()
-        size = latest[0] if latest is not None else 0
+        size, note = self._checkpoint()
         token = self.store.timestamp_of(size)
         if token is None:
             token = stamp(hashlib.sha512(note).digest())
             self.store.add_timestamp(size, token, self.clock.now())
             log.info("audit.timestamped", size=size)
         return note, token
+
+    def _checkpoint(self) -> tuple[int, bytes]:
+        """The latest checkpoint's size and note, signing a new one if the log has grown (the
+        cheap record count comes first, so an idle log is never re-read)."""
+        latest = self.store.latest_checkpoint()
+        if latest is not None and latest[0] == self.store.size():
+            return latest
+        hashes = self.store.leaf_hashes()
+        note = sign(Checkpoint(self.origin, len(hashes), root(hashes)), self.name, self.key)
+        self.store.add_checkpoint(len(hashes), note, self.clock.now())
+        log.info("audit.checkpoint", size=len(hashes))
+        return len(hashes), note
