@@ -1,20 +1,11 @@
-"""An audit record and its canonical bytes (pure).
-
-Leaves are hashed as in RFC 6962 (`SHA-256(0x00 || leaf)`) so the hash chain of the
-foundation and the Merkle tree that replaces it agree on what a record's bytes are.
-"""
+"""An audit record, its canonical bytes (the Merkle leaf), and what is stored beside it (pure)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
-
-from audit.merkle import leaf_hash
-
-GENESIS: Final = bytes(32)
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +25,29 @@ class AuditRecord:
     signer_cert_sha256: str | None
     outcome: str  # "ok" or the fault code
     latency_ms: float | None = None
+    subjects: tuple[str, ...] = ()  # keyed hashes of the persons the message is about
 
     def canonical_bytes(self) -> bytes:
         # Not dataclasses.asdict: it deep-copies every value, once per record written.
-        doc = {name: getattr(self, name) for name in self.__slots__}
+        doc: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
         doc["at"] = self.at.isoformat()
+        doc["subjects"] = sorted(self.subjects)
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_hash(previous: bytes, leaf: bytes) -> bytes:
-    """Chain link: any change to an earlier record changes every later entry hash."""
-    return hashlib.sha256(previous + leaf_hash(leaf)).digest()
+@dataclass(frozen=True, slots=True)
+class SealedBody:
+    """A message body encrypted at rest (AES-256-GCM) under one member's key."""
+
+    member: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """A record and the evidence kept beside it, each bound to it by a digest in the leaf."""
+
+    record: AuditRecord
+    signature: bytes | None = None  # the exact signature part (digest: record.signature_digest)
+    body: SealedBody | None = None  # kept only where the subsystem asks for it

@@ -1,102 +1,48 @@
-"""Append-only audit storage (SQLAlchemy; SQLite by default, PostgreSQL by URL).
+"""Append-only audit storage with an RFC 6962 tree (SQLAlchemy; SQLite by default, PostgreSQL by
+URL).
 
-A single sequencer (a lock in this process, one transaction per append) assigns contiguous
-indexes from 0. SQLite runs in WAL mode with `synchronous=FULL`, so an acknowledged record
-survives `kill -9`; triggers refuse UPDATE and DELETE.
+A single sequencer (a lock in this process, one transaction per batch) assigns contiguous
+indexes from 0 and writes each batch's leaves, the tree nodes they complete, and the evidence
+beside them in one transaction (group commit): all or nothing. SQLite runs in WAL mode with
+`synchronous=FULL`, so an acknowledged record survives `kill -9`; triggers refuse UPDATE and
+DELETE (`audit.schema`). Roots and proofs of any size come from the stored nodes
+(`audit.tree`), so a checkpoint of a grown log costs O(log n), not a re-read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    LargeBinary,
-    MetaData,
-    Table,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import and_, create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from audit import schema
 from audit.merkle import leaf_hash
-from audit.record import GENESIS, AuditRecord, entry_hash
+from audit.record import AuditEntry, AuditRecord
+from audit.tree import Frontier, Node, StoredTree
 from xroad.errors import LoggingFailed
 
-
-class AuditStore(Protocol):
-    def append(self, record: AuditRecord) -> int: ...
-
-    def append_many(self, records: Sequence[AuditRecord]) -> list[int]: ...
+NODE_CACHE_SIZE = 65_536
 
 
 @dataclass(frozen=True, slots=True)
-class StoredEntry:
+class StoredRecord:
     index: int
-    leaf: bytes
-    entry_hash: bytes
+    leaf: bytes  # canonical bytes
+    signature: bytes | None
 
 
-_metadata = MetaData()
-_log = Table(
-    "audit_log", _metadata,
-    Column("idx", Integer, primary_key=True, autoincrement=False),
-    Column("leaf", LargeBinary, nullable=False),
-    Column("entry_hash", LargeBinary, nullable=False),
-)
-
-_checkpoints = Table(
-    "audit_checkpoint", _metadata,
-    Column("size", Integer, primary_key=True, autoincrement=False),
-    Column("note", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-_timestamps = Table(
-    "audit_timestamp", _metadata,
-    Column("size", Integer, primary_key=True, autoincrement=False),  # the checkpoint stamped
-    Column("token", LargeBinary, nullable=False),  # RFC 3161 TimeStampToken over the note
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-_SQLITE_TRIGGERS = (
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_update BEFORE UPDATE ON audit_checkpoint "
-    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint "
-    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_timestamp_no_update BEFORE UPDATE ON audit_timestamp "
-    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_timestamp_no_delete BEFORE DELETE ON audit_timestamp "
-    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-)
-_POSTGRES_TRIGGERS = (
-    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$ LANGUAGE plpgsql",
-    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-    "DROP TRIGGER IF EXISTS audit_checkpoint_append_only ON audit_checkpoint",
-    "CREATE TRIGGER audit_checkpoint_append_only BEFORE UPDATE OR DELETE ON audit_checkpoint "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-    "DROP TRIGGER IF EXISTS audit_timestamp_append_only ON audit_timestamp",
-    "CREATE TRIGGER audit_timestamp_append_only BEFORE UPDATE OR DELETE ON audit_timestamp "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-)
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    size: int
+    note: bytes
+    created_at: datetime
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -106,94 +52,202 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def utc(at: datetime) -> datetime:
+    """The naive UTC form the search columns hold (comparable on every database)."""
+    return at.astimezone(UTC).replace(tzinfo=None)
+
+
+def _row(index: int, record: AuditRecord, leaf: bytes) -> dict[str, object]:
+    return {"idx": index, "leaf": leaf, "at": utc(record.at), "kind": record.kind,
+            "message_id": record.message_id, "request_id": record.request_id,
+            "client": record.client, "service": record.service, "user_id": record.user_id,
+            "issue": record.issue, "outcome": record.outcome, "latency_ms": record.latency_ms}
+
+
+def _entry(item: AuditEntry | AuditRecord) -> AuditEntry:
+    return item if isinstance(item, AuditEntry) else AuditEntry(item)
+
+
 class SqlAuditStore:
-    """Hash-chained, append-only log of audit records."""
+    """The append-only log of one security server (or of one cluster sharing PostgreSQL)."""
 
     def __init__(self, url: str) -> None:
         self._engine: Engine = create_engine(url)
-        if self._engine.dialect.name == "sqlite":
+        self.dialect = self._engine.dialect.name
+        if self.dialect == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)
         self._lock = threading.Lock()
         self._connection: Connection | None = None
-        _metadata.create_all(self._engine)
-        triggers = _SQLITE_TRIGGERS if self._engine.dialect.name == "sqlite" else _POSTGRES_TRIGGERS
+        self._check_schema()
+        schema.metadata.create_all(self._engine)
+        triggers = (schema.sqlite_triggers() if self.dialect == "sqlite"
+                    else schema.postgres_triggers())
         with self._engine.begin() as conn:
             for statement in triggers:
                 conn.execute(text(statement))
-        self._next, self._last_hash = self._tail()
+            if conn.execute(select(schema.meta.c.value)
+                            .where(schema.meta.c.key == "schema_version")).first() is None:
+                conn.execute(insert(schema.meta).values(key="schema_version",
+                                                        value=str(schema.SCHEMA_VERSION)))
+        self._node = functools.lru_cache(maxsize=NODE_CACHE_SIZE)(self._load_node)
+        self.tree = StoredTree(self._node)
+        self._frontier = Frontier.load(self.size(), self._node)
 
-    def _tail(self) -> tuple[int, bytes]:
-        with self._engine.connect() as conn:
-            row = conn.execute(
-                select(_log.c.idx, _log.c.entry_hash).order_by(_log.c.idx.desc()).limit(1)
-            ).first()
-        return (0, GENESIS) if row is None else (row.idx + 1, row.entry_hash)
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
-    def append(self, record: AuditRecord) -> int:
-        """Durably append `record` and return its index; raise `LoggingFailed` otherwise."""
+    def _check_schema(self) -> None:
+        tables = inspect(self._engine)
+        if tables.has_table("audit_log") and "kind" not in {
+                c["name"] for c in tables.get_columns("audit_log")}:
+            raise LoggingFailed(
+                "the audit database holds a hash-chained log of an earlier version (schema 1); "
+                "move it aside (it stays verifiable with that version) and start a new log")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, record: AuditRecord | AuditEntry) -> int:
+        """Durably append one record and return its index; raise `LoggingFailed` otherwise."""
         return self.append_many([record])[0]
 
-    def append_many(self, records: Sequence[AuditRecord]) -> list[int]:
-        """Durably append `records` in one transaction (group commit): all or none."""
-        leaves = [r.canonical_bytes() for r in records]
+    def append_many(self, items: Sequence[AuditEntry | AuditRecord]) -> list[int]:
+        """Durably append records in one transaction (group commit): all or none."""
+        entries = [_entry(item) for item in items]
+        leaves = [e.record.canonical_bytes() for e in entries]
         with self._lock:
-            index, link = self._next, self._last_hash
-            rows: list[dict[str, object]] = []
-            for leaf in leaves:
-                link = entry_hash(link, leaf)
-                rows.append({"idx": index + len(rows), "leaf": leaf, "entry_hash": link})
+            start = self._frontier.size
+            frontier = Frontier(start, list(self._frontier.nodes))
+            nodes = frontier.append(leaf_hash(leaf) for leaf in leaves)
             try:
                 writer = self._writer()
                 with writer.begin():
-                    writer.execute(insert(_log), rows)
+                    self._insert(writer, start, entries, leaves, nodes)
             except Exception as e:  # any database failure means: do not deliver
                 self._drop_writer()
                 raise LoggingFailed(f"audit record could not be written: {type(e).__name__}") from e
-            self._next, self._last_hash = index + len(rows), link
-        return list(range(index, index + len(rows)))
+            self._frontier = frontier
+        return list(range(start, start + len(entries)))
 
-    def leaf_hashes(self) -> list[bytes]:
-        """RFC 6962 leaf hashes of every record, in index order (for checkpoints and proofs)."""
-        return [leaf_hash(e.leaf) for e in self.entries()]
+    @staticmethod
+    def _insert(conn: Connection, start: int, entries: Sequence[AuditEntry],
+                leaves: Sequence[bytes], nodes: Sequence[Node]) -> None:
+        conn.execute(insert(schema.log), [
+            _row(start + i, e.record, leaf) for i, (e, leaf) in enumerate(zip(entries, leaves,
+                                                                              strict=True))])
+        conn.execute(insert(schema.node),
+                     [{"level": n.level, "idx": n.index, "hash": n.hash} for n in nodes])
+        signatures = [{"idx": start + i, "signature": e.signature}
+                      for i, e in enumerate(entries) if e.signature is not None]
+        if signatures:
+            conn.execute(insert(schema.signature), signatures)
+        subjects = [{"subject": s, "idx": start + i}
+                    for i, e in enumerate(entries) for s in sorted(set(e.record.subjects))]
+        if subjects:
+            conn.execute(insert(schema.subject), subjects)
+        bodies = [{"idx": start + i, "member": e.body.member, "nonce": e.body.nonce,
+                   "ciphertext": e.body.ciphertext}
+                  for i, e in enumerate(entries) if e.body is not None]
+        if bodies:
+            conn.execute(insert(schema.body), bodies)
+
+    # -- the tree --------------------------------------------------------------------------
+
+    def _load_node(self, level: int, index: int) -> bytes:
+        with self._engine.connect() as conn:
+            value = conn.execute(select(schema.node.c.hash).where(and_(
+                schema.node.c.level == level, schema.node.c.idx == index))).scalar_one_or_none()
+        if value is None:
+            raise LoggingFailed(f"audit tree node ({level}, {index}) is missing")
+        return bytes(value)
+
+    def size(self) -> int:
+        """How many records the log has ever held (archived ones included)."""
+        with self._engine.connect() as conn:
+            last = conn.execute(select(func.max(schema.node.c.idx))
+                                .where(schema.node.c.level == 0)).scalar_one()
+        return 0 if last is None else int(last) + 1
+
+    def archived_below(self) -> int:
+        """Records below this index have moved to archive bundles."""
+        with self._engine.connect() as conn:
+            end = conn.execute(select(func.max(schema.archive.c.end_idx))).scalar_one()
+        return 0 if end is None else int(end)
+
+    def root(self, size: int) -> bytes:
+        return self.tree.root(size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self.tree.inclusion_proof(index, size)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        return self.tree.consistency_proof(size1, size2)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def records(self, start: int = 0, end: int | None = None) -> Iterator[StoredRecord]:
+        """Records still in the live database with `start <= index < end`, in index order."""
+        query = (select(schema.log.c.idx, schema.log.c.leaf, schema.signature.c.signature)
+                 .outerjoin(schema.signature, schema.signature.c.idx == schema.log.c.idx)
+                 .where(schema.log.c.idx >= start).order_by(schema.log.c.idx))
+        if end is not None:
+            query = query.where(schema.log.c.idx < end)
+        with self._engine.connect() as conn:
+            for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query):
+                yield StoredRecord(int(row.idx), bytes(row.leaf),
+                                   None if row.signature is None else bytes(row.signature))
+
+    def record(self, index: int) -> StoredRecord | None:
+        return next(self.records(index, index + 1), None)
+
+    def body(self, index: int) -> tuple[str, bytes, bytes] | None:
+        """The sealed body kept for a record: (member, nonce, ciphertext)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(schema.body).where(schema.body.c.idx == index)).first()
+        return None if row is None else (row.member, bytes(row.nonce), bytes(row.ciphertext))
+
+    # -- checkpoints and time-stamps -------------------------------------------------------
 
     def add_checkpoint(self, size: int, note: bytes, at: datetime) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(_checkpoints).values(size=size, note=note, created_at=at))
+            conn.execute(insert(schema.checkpoint).values(size=size, note=note, created_at=at))
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(_checkpoints.c.size, _checkpoints.c.note)
-                               .order_by(_checkpoints.c.size.desc()).limit(1)).first()
+            row = conn.execute(select(schema.checkpoint.c.size, schema.checkpoint.c.note)
+                               .order_by(schema.checkpoint.c.size.desc()).limit(1)).first()
         return None if row is None else (int(row.size), bytes(row.note))
+
+    def checkpoints(self, up_to: int | None = None) -> list[StoredCheckpoint]:
+        """Every signed checkpoint (of at most `up_to` records), oldest first."""
+        query = select(schema.checkpoint).order_by(schema.checkpoint.c.size)
+        if up_to is not None:
+            query = query.where(schema.checkpoint.c.size <= up_to)
+        with self._engine.connect() as conn:
+            return [StoredCheckpoint(int(r.size), bytes(r.note), r.created_at)
+                    for r in conn.execute(query)]
 
     def add_timestamp(self, size: int, token: bytes, at: datetime) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(_timestamps).values(size=size, token=token, created_at=at))
+            conn.execute(insert(schema.timestamp).values(size=size, token=token, created_at=at))
 
     def timestamp_of(self, size: int) -> bytes | None:
         with self._engine.connect() as conn:
-            token = conn.execute(select(_timestamps.c.token)
-                                 .where(_timestamps.c.size == size)).scalar_one_or_none()
+            token = conn.execute(select(schema.timestamp.c.token)
+                                 .where(schema.timestamp.c.size == size)).scalar_one_or_none()
         return None if token is None else bytes(token)
 
-    def size(self) -> int:
+    def latest_sealed(self) -> tuple[int, bytes, bytes] | None:
+        """The newest checkpoint that has a time-stamp: (size, note, token)."""
+        query = (select(schema.checkpoint.c.size, schema.checkpoint.c.note,
+                        schema.timestamp.c.token)
+                 .join(schema.timestamp, schema.timestamp.c.size == schema.checkpoint.c.size)
+                 .order_by(schema.checkpoint.c.size.desc()).limit(1))
         with self._engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(_log)).scalar_one())
+            row = conn.execute(query).first()
+        return None if row is None else (int(row.size), bytes(row.note), bytes(row.token))
 
-    def entries(self, start: int = 0) -> Iterator[StoredEntry]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(select(_log).where(_log.c.idx >= start).order_by(_log.c.idx))
-            for row in rows:
-                yield StoredEntry(row.idx, row.leaf, row.entry_hash)
-
-    def verify_chain(self) -> int:
-        """Recompute every link; return the number of entries or raise `LoggingFailed`."""
-        previous, count = GENESIS, 0
-        for entry in self.entries():
-            if entry.index != count or entry.entry_hash != entry_hash(previous, entry.leaf):
-                raise LoggingFailed(f"audit log chain is broken at index {entry.index}")
-            previous, count = entry.entry_hash, count + 1
-        return count
+    # -- connections -----------------------------------------------------------------------
 
     def _writer(self) -> Connection:
         """One connection kept for appends (callers hold the lock): no pool checkout per batch."""

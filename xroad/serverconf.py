@@ -46,6 +46,8 @@ class ServerConf:
     services: tuple[ServiceDescription, ...]
     access_rights: tuple[AccessRight, ...]
     local_groups: tuple[tuple[str, frozenset[ClientId]], ...] = ()
+    # Hosted clients whose message bodies the audit log keeps (encrypted); metadata only else.
+    audit_bodies: frozenset[ClientId] = frozenset()
 
     def local_group_members(self) -> dict[str, frozenset[ClientId]]:
         return dict(self.local_groups)
@@ -68,6 +70,13 @@ def _rights(entry: dict[str, Any]) -> list[AccessRight]:
     return [AccessRight(subject, provider, entry["service"], endpoint)]
 
 
+def _flag(entry: dict[str, Any], name: str) -> bool:
+    value = entry.get(name, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
 def parse(text: str) -> ServerConf:
     try:
         doc = tomllib.loads(text)
@@ -83,6 +92,8 @@ def parse(text: str) -> ServerConf:
             local_groups=tuple(
                 (g["code"], frozenset(ClientId.parse(m) for m in g.get("members", [])))
                 for g in doc.get("local_groups", [])),
+            audit_bodies=frozenset(ClientId.parse(c["id"]) for c in doc.get("clients", [])
+                                   if _flag(c, "audit_bodies")),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, InvalidMessage) as e:
         raise InvalidMessage(f"serverconf is malformed: {e}") from e
@@ -96,7 +107,10 @@ def render(conf: ServerConf) -> str:
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     lines = [f"server_id = {q(str(conf.server_id))}", ""]
     for client in conf.clients:
-        lines += ["[[clients]]", f"id = {q(str(client))}", ""]
+        lines += ["[[clients]]", f"id = {q(str(client))}"]
+        if client in conf.audit_bodies:
+            lines.append("audit_bodies = true")
+        lines.append("")
     for s in conf.services:
         lines += ["[[services]]", f"provider = {q(str(s.provider))}", f"code = {q(s.service_code)}",
                   f"type = {q(str(s.type))}", f"url = {q(s.url)}", f"timeout_s = {s.timeout_s}"]

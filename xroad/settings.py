@@ -36,6 +36,10 @@ class SecurityServerSettings(BaseSettings):
     admin_port: int | None = None
     admin_api_key: SecretStr | None = None  # service administrator: read and change
     observer_api_key: SecretStr | None = None  # read only
+    auditor_api_key: SecretStr | None = None  # reads the audit log (records, proofs, export)
+    data_access_api_key: SecretStr | None = None  # only the citizen data-access view (portal)
+    # Whom a request is about (citizen view): a regular expression; Mongolian register numbers.
+    audit_subject_pattern: str = r"[А-ЯЁӨҮ]{2}[0-9]{8}"
     # Members' signing keys in an HSM (PKCS#11); they take precedence over the software token.
     pkcs11_module: Path | None = None
     pkcs11_token_label: str | None = None

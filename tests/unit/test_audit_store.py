@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit store (SQLite always; PostgreSQL when available)."""
+"""The append-only audit store and its stored tree (SQLite always; PostgreSQL when available)."""
 
 import hashlib
 import json
@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from audit.record import GENESIS, AuditRecord, entry_hash, leaf_hash
+from audit.integrity import TamperedLog, check_integrity
+from audit.merkle import consistency_proof, inclusion_proof, leaf_hash, root
+from audit.record import AuditEntry, AuditRecord, SealedBody
 from audit.store import SqlAuditStore
 from xroad.errors import LoggingFailed
 
@@ -65,26 +67,42 @@ def store(db_url):
 def test_indexes_are_contiguous_from_zero(store, at):
     assert [store.append(_record(at, i)) for i in range(5)] == [0, 1, 2, 3, 4]
     assert store.size() == 5
-    assert [e.index for e in store.entries()] == [0, 1, 2, 3, 4]
-    assert [e.index for e in store.entries(3)] == [3, 4]
+    assert [r.index for r in store.records()] == [0, 1, 2, 3, 4]
+    assert [r.index for r in store.records(3)] == [3, 4]
+    assert [r.index for r in store.records(1, 3)] == [1, 2]
 
 
-def test_entries_hold_canonical_bytes_and_chain(store, at):
-    records = [_record(at, i) for i in range(3)]
-    for r in records:
-        store.append(r)
-    previous = GENESIS
-    for entry, record in zip(store.entries(), records, strict=True):
-        assert entry.leaf == record.canonical_bytes()
-        assert entry.entry_hash == entry_hash(previous, entry.leaf)
-        previous = entry.entry_hash
+def test_roots_and_proofs_of_every_size_match_the_reference_tree(store, at):
+    records = [_record(at, i) for i in range(13)]
+    for batch in (records[:1], records[1:6], records[6:7], records[7:]):
+        store.append_many(batch)
+    hashes = [leaf_hash(r.canonical_bytes()) for r in records]
+    for size in range(1, 14):
+        assert store.root(size) == root(hashes[:size])
+        for index in range(size):
+            assert store.inclusion_proof(index, size) == inclusion_proof(hashes[:size], index)
+        for size1 in range(1, size + 1):
+            assert store.consistency_proof(size1, size) == consistency_proof(hashes[:size], size1)
+
+
+def test_records_hold_canonical_bytes_and_their_evidence(store, at):
+    body = SealedBody("MN/GOV/GASR", b"n" * 12, b"ciphertext")
+    store.append_many([AuditEntry(_record(at, 0), signature=b"sig-0", body=body),
+                       _record(at, 1, subjects=("s-b", "s-a"))])
+    first, second = store.records()
+    assert first.leaf == _record(at, 0).canonical_bytes()
+    assert (first.signature, second.signature) == (b"sig-0", None)
+    assert store.body(0) == ("MN/GOV/GASR", b"n" * 12, b"ciphertext")
+    assert store.body(1) is None
+    assert json.loads(second.leaf)["subjects"] == ["s-a", "s-b"]
 
 
 def test_empty_store_verifies(store):
-    assert store.verify_chain() == 0
+    assert check_integrity(store) == 0
+    assert store.size() == 0
 
 
-def test_reopened_store_continues_index_and_chain(db_url, at):
+def test_reopened_store_continues_index_and_tree(db_url, at):
     first = SqlAuditStore(db_url)
     assert [first.append(_record(at, i)) for i in range(3)] == [0, 1, 2]
     first.close()
@@ -92,7 +110,9 @@ def test_reopened_store_continues_index_and_chain(db_url, at):
     second = SqlAuditStore(db_url)
     try:
         assert second.append(_record(at, 3)) == 3
-        assert second.verify_chain() == 4
+        assert check_integrity(second) == 4
+        assert second.root(4) == root([leaf_hash(_record(at, i).canonical_bytes())
+                                       for i in range(4)])
     finally:
         second.close()
 
@@ -101,6 +121,8 @@ def test_reopened_store_continues_index_and_chain(db_url, at):
     pytest.param("UPDATE audit_log SET leaf = :leaf WHERE idx = 1", id="update"),
     pytest.param("DELETE FROM audit_log WHERE idx = 1", id="delete"),
     pytest.param("DELETE FROM audit_log", id="delete-all"),
+    pytest.param("UPDATE audit_node SET hash = :leaf WHERE idx = 0", id="update-node"),
+    pytest.param("DELETE FROM audit_node", id="delete-nodes"),
 ])
 def test_update_and_delete_are_refused_by_trigger(store, db_url, at, statement):
     for i in range(3):
@@ -111,25 +133,27 @@ def test_update_and_delete_are_refused_by_trigger(store, db_url, at, statement):
             conn.execute(text(statement), {"leaf": b"forged"})
     finally:
         engine.dispose()
-    assert store.verify_chain() == 3
+    assert check_integrity(store) == 3
 
 
 @pytest.mark.parametrize("statement", [
     "UPDATE audit_log SET leaf = x'00' WHERE idx = 0",
-    "UPDATE audit_log SET entry_hash = x'00'",
+    "UPDATE audit_node SET hash = x'00'",
     "DELETE FROM audit_log WHERE idx = 2",
+    "DELETE FROM audit_signature",
+    "DELETE FROM audit_meta",
 ])
 def test_raw_sqlite_update_and_delete_are_refused(tmp_path, at, statement):
     store = SqlAuditStore(f"sqlite:///{tmp_path}/a.db")
     for i in range(3):
-        store.append(_record(at, i))
+        store.append(AuditEntry(_record(at, i), signature=b"s"))
     conn = sqlite3.connect(tmp_path / "a.db")
     try:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute(statement)
     finally:
         conn.close()
-    assert store.verify_chain() == 3
+    assert check_integrity(store) == 3
     store.close()
 
 
@@ -137,12 +161,11 @@ def _forge_leaf(conn, idx, record):
     conn.execute("UPDATE audit_log SET leaf = ? WHERE idx = ?", (record.canonical_bytes(), idx))
 
 
-def _forge_leaf_and_link(conn, idx, record):
-    (previous,) = conn.execute("SELECT entry_hash FROM audit_log WHERE idx = ?",
-                               (idx - 1,)).fetchone()
+def _forge_leaf_and_node(conn, idx, record):
     leaf = record.canonical_bytes()
-    conn.execute("UPDATE audit_log SET leaf = ?, entry_hash = ? WHERE idx = ?",
-                 (leaf, entry_hash(previous, leaf), idx))
+    conn.execute("UPDATE audit_log SET leaf = ? WHERE idx = ?", (leaf, idx))
+    conn.execute("UPDATE audit_node SET hash = ? WHERE level = 0 AND idx = ?",
+                 (leaf_hash(leaf), idx))
 
 
 # How an attacker with write access (triggers dropped) edits a copy; the index that breaks.
@@ -150,13 +173,14 @@ TAMPERING = {
     "leaf-changed": (lambda c, at: _forge_leaf(c, 1, _record(at, 1, outcome="denied")), 1),
     "first-leaf-changed": (lambda c, at: _forge_leaf(c, 0, _record(at, 0, user_id="x")), 0),
     "last-leaf-changed": (lambda c, at: _forge_leaf(c, 3, _record(at, 3, client="x")), 3),
-    "leaf-and-its-link-rewritten": (
-        lambda c, at: _forge_leaf_and_link(c, 1, _record(at, 1, outcome="denied")), 2),
-    "entry-hash-changed": (
-        lambda c, at: c.execute("UPDATE audit_log SET entry_hash = ? WHERE idx = 2",
+    "leaf-and-its-node-rewritten": (
+        lambda c, at: _forge_leaf_and_node(c, 3, _record(at, 3, outcome="denied")), 2),
+    "node-changed": (
+        lambda c, at: c.execute("UPDATE audit_node SET hash = ? WHERE level = 1 AND idx = 1",
                                 (bytes(32),)), 2),
-    "middle-entry-deleted": (lambda c, at: c.execute("DELETE FROM audit_log WHERE idx = 1"), 2),
-    "first-entry-deleted": (lambda c, at: c.execute("DELETE FROM audit_log WHERE idx = 0"), 1),
+    "middle-entry-deleted": (lambda c, at: c.execute("DELETE FROM audit_log WHERE idx = 1"), 1),
+    "first-entry-deleted": (lambda c, at: c.execute("DELETE FROM audit_log WHERE idx = 0"), 0),
+    "log-truncated": (lambda c, at: c.execute("DELETE FROM audit_log WHERE idx >= 2"), 2),
     "entries-swapped": (lambda c, at: c.executescript(
         "UPDATE audit_log SET idx = -1 WHERE idx = 1;"
         "UPDATE audit_log SET idx = 1 WHERE idx = 2;"
@@ -173,19 +197,31 @@ def test_tampered_copy_fails_verification(tmp_path, at, tamper, broken_at):
     src, dst = sqlite3.connect(tmp_path / "a.db"), sqlite3.connect(tmp_path / "copy.db")
     src.backup(dst)
     src.close()
-    dst.executescript("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+    for table in ("audit_log", "audit_node"):
+        dst.executescript(f"DROP TRIGGER {table}_no_update; DROP TRIGGER {table}_no_delete;")
     tamper(dst, at)
     dst.commit()
     dst.close()
 
     copy = SqlAuditStore(f"sqlite:///{tmp_path}/copy.db")
     try:
-        with pytest.raises(LoggingFailed, match=f"index {broken_at}"):
-            copy.verify_chain()
+        with pytest.raises(TamperedLog, match=f"index {broken_at}"):
+            check_integrity(copy)
     finally:
         copy.close()
-    assert original.verify_chain() == 4
+    assert check_integrity(original) == 4
     original.close()
+
+
+def test_a_checkpoint_that_does_not_match_the_records_is_named(tmp_path, at):
+    store = SqlAuditStore(f"sqlite:///{tmp_path}/a.db")
+    for i in range(3):
+        store.append(_record(at, i))
+    forged_root = "A" * 43 + "="
+    store.add_checkpoint(2, f"log\n2\n{forged_root}\n\n— k x\n".encode(), at)
+    with pytest.raises(TamperedLog, match="checkpoint of size 2"):
+        check_integrity(store)
+    store.close()
 
 
 def test_concurrent_writer_collision_raises_logging_failed(tmp_path, at):
@@ -195,10 +231,17 @@ def test_concurrent_writer_collision_raises_logging_failed(tmp_path, at):
         assert first.append(_record(at, 0)) == 0
         with pytest.raises(LoggingFailed):
             second.append(_record(at, 1))  # believes index 0 is still free
-        assert first.verify_chain() == 1
+        assert check_integrity(first) == 1
     finally:
         first.close()
         second.close()
+
+
+def test_a_hash_chained_log_of_the_foundation_is_refused_clearly(tmp_path):
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute("CREATE TABLE audit_log (idx INTEGER PRIMARY KEY, leaf BLOB, entry_hash BLOB)")
+    with pytest.raises(LoggingFailed, match="earlier version"):
+        SqlAuditStore(f"sqlite:///{tmp_path}/old.db")
 
 
 def test_canonical_bytes_are_sorted_compact_json(at):
@@ -214,7 +257,5 @@ def test_canonical_bytes_are_sorted_compact_json(at):
     assert data != _record(at, 0, user_id="Бас").canonical_bytes()
 
 
-def test_leaf_and_entry_hash_follow_rfc_6962_prefix():
+def test_leaf_hash_follows_rfc_6962_prefix():
     assert leaf_hash(b"leaf") == hashlib.sha256(b"\x00leaf").digest()
-    assert entry_hash(GENESIS, b"leaf") == hashlib.sha256(GENESIS + leaf_hash(b"leaf")).digest()
-    assert entry_hash(GENESIS, b"a") != entry_hash(bytes([1]) * 32, b"a")

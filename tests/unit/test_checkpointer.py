@@ -38,7 +38,7 @@ def test_checkpoints_cover_the_log_and_are_consistent(tmp_path):
     assert checkpointer.checkpoint() == store.latest_checkpoint()[1]  # unchanged log: same
     store.append_many([record(i) for i in range(5, 12)])
     second = verify(checkpointer.checkpoint(), NAME, KEY.public_key())
-    leaves = [leaf_hash(e.leaf) for e in store.entries()]
+    leaves = [leaf_hash(r.leaf) for r in store.records()]
     assert second.size == 12
     assert second.root == root(leaves)
     verify_consistency(first.size, second.size, first.root, second.root,

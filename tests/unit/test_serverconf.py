@@ -64,6 +64,7 @@ CONF = ServerConf(
                     Endpoint("*", "/public/**")),
     ),
     local_groups=(("registries", frozenset({LAND, ClientId.parse("MN/GOV/MTA/tax")})),),
+    audit_bodies=frozenset({CIVIL}),
 )
 
 
@@ -77,6 +78,7 @@ server_id = "MN/GOV/GASR/ss1"
 
 [[clients]]
 id = "MN/GOV/GASR/civil"
+audit_bodies = true
 
 [[services]]
 provider = "MN/GOV/GASR/civil"
@@ -90,6 +92,7 @@ provider = "MN/GOV/GASR/civil"
 services = ["getPerson", "getAddress"]
 """)
     assert conf.services[0].timeout_s == 60.0
+    assert conf.audit_bodies == frozenset({CIVIL})
     assert conf.hosts(CIVIL)
     assert not conf.hosts(LAND)
     assert conf.access_rights == (AccessRight(LAND, CIVIL, "getPerson"),
@@ -108,6 +111,8 @@ MALFORMED = {
     "not-toml": "server_id = ",
     "no-server-id": "[[clients]]\nid = \"MN/GOV/GASR\"",
     "bad-server-id": 'server_id = "MN/GOV/GASR"',
+    "bad-audit-bodies-flag": 'server_id = "MN/GOV/GASR/ss1"\n[[clients]]\nid = "MN/GOV/GASR/c"'
+                             '\naudit_bodies = "yes"',
     "bad-client": 'server_id = "MN/GOV/GASR/ss1"\n[[clients]]\nid = "MN/GOV"',
     "bad-service-type": ('server_id = "MN/GOV/GASR/ss1"\n[[services]]\nprovider = "MN/GOV/GASR/c"'
                          '\ncode = "x"\ntype = "GRPC"\nurl = "http://x"'),

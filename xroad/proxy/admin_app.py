@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from aiohttp import web
@@ -26,6 +26,9 @@ from audit.checkpointer import Checkpointer
 from xroad.access import AccessRight, Endpoint
 from xroad.errors import XRoadError
 from xroad.identifiers import ServiceId, format_subject, parse_subject
+from xroad.proxy.audit_api import AuditAccess, add_audit_routes
+from xroad.proxy.metrics_api import add_metrics_routes
+from xroad.proxy.monitoring import Monitor
 from xroad.serverconf import grant, parse, revoke, write_atomically
 
 log = structlog.get_logger(__name__)
@@ -36,6 +39,15 @@ _MAX_BODY = 64 * 1024
 class Role(StrEnum):
     SERVICE_ADMINISTRATOR = "service-administrator"
     OBSERVER = "observer"
+    AUDITOR = "auditor"  # reads the audit log; changes nothing
+    DATA_ACCESS_VIEWER = "data-access-viewer"  # only the citizen view (for the portal)
+
+
+# Who may call what (least privilege): configuration reads, the audit log, the citizen view.
+CONFIG_READERS: Final = frozenset({Role.SERVICE_ADMINISTRATOR, Role.OBSERVER, Role.AUDITOR})
+ADMINISTRATORS: Final = frozenset({Role.SERVICE_ADMINISTRATOR})
+AUDIT_READERS: Final = frozenset({Role.AUDITOR})
+DATA_ACCESS_READERS: Final = frozenset({Role.AUDITOR, Role.DATA_ACCESS_VIEWER})
 
 
 @dataclass(frozen=True)
@@ -88,19 +100,28 @@ Handler = Callable[[web.Request, ApiKey], Awaitable[web.Response]]
 
 def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...],
                      checkpointer: Checkpointer | None = None,
-                     stamp: Callable[[bytes], bytes] | None = None) -> web.Application:
+                     stamp: Callable[[bytes], bytes] | None = None, *,
+                     monitor: Monitor | None = None,
+                     audit: AuditAccess | None = None) -> web.Application:
+    def allowed(roles: frozenset[Role]) -> Callable[[Handler], Callable[
+            [web.Request], Awaitable[web.Response]]]:
+        def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+            async def run(request: web.Request) -> web.Response:
+                caller = _caller(request, keys)
+                if caller is None:
+                    log.warning("admin.unauthenticated", path=request.path)
+                    return _json_error(401, "Unauthorized", "missing or unknown API key")
+                if caller.role not in roles:
+                    log.warning("admin.forbidden", key_id=caller.key_id, path=request.path)
+                    return _json_error(403, "Forbidden", f"role {caller.role} may not "
+                                       f"{request.method} {request.path}")
+                return await handler(request, caller)
+            return run
+        return wrap
+
     def guarded(handler: Handler, *, write: bool) -> Callable[[web.Request],
                                                               Awaitable[web.Response]]:
-        async def run(request: web.Request) -> web.Response:
-            caller = _caller(request, keys)
-            if caller is None:
-                log.warning("admin.unauthenticated", path=request.path)
-                return _json_error(401, "Unauthorized", "missing or unknown API key")
-            if write and caller.role is not Role.SERVICE_ADMINISTRATOR:
-                log.warning("admin.forbidden", key_id=caller.key_id, path=request.path)
-                return _json_error(403, "Forbidden", f"role {caller.role} may only read")
-            return await handler(request, caller)
-        return run
+        return allowed(ADMINISTRATORS if write else CONFIG_READERS)(handler)
 
     async def list_rights(_: web.Request, __: ApiKey) -> web.Response:
         conf = parse(await asyncio.to_thread(serverconf_path.read_text, encoding="utf-8"))
@@ -155,4 +176,10 @@ def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...],
     app.router.add_post("/api/v1/access-rights/revoke", guarded(revoke_right, write=True))
     app.router.add_get("/api/v1/audit/checkpoint", guarded(checkpoint, write=False))
     app.router.add_post("/api/v1/audit/seal", guarded(seal, write=False))
+    if monitor is not None:
+        add_metrics_routes(app, monitor, guarded)
+    if audit is not None:
+        add_audit_routes(app, audit, audit_read=allowed(AUDIT_READERS),
+                         data_access_read=allowed(DATA_ACCESS_READERS),
+                         admin_write=allowed(ADMINISTRATORS))
     return app

@@ -151,11 +151,13 @@ class ClientProxy:
             ocsp=await ss.ocsp.response_for(signer))
         inner_type, plain = multipart.encode_stream([*parts, signature])
         server_name = str(ss.server_id)
+        subjects = ss.subjects_of(parts[0].data)
         await ss.record(exchange.record(
             server_name, "request", at, outcome="ok", message_digest=digest(parts[0].data),
             signature_digest=digest(signature.data),
             signer_cert_sha256=hashlib.sha256(signer.certificate.public_bytes(
-                serialization.Encoding.DER)).hexdigest()))
+                serialization.Encoding.DER)).hexdigest(), subjects=subjects),
+            role="consumer", signature=signature.data, parts=parts, keeper=exchange.client)
         try:
             target = servers[0]
             body = encrypt(plain, target.encryption_key(conf.encryption_suite),
@@ -192,7 +194,8 @@ class ClientProxy:
             fault = to_fault(e, "ClientProxy", ss.fault_spelling, "")
             await ss.record(exchange.record(server_name, "response", ss.clock.now(),
                                             outcome=fault.code,
-                                            latency_ms=(time.perf_counter() - started) * 1000))
+                                            latency_ms=(time.perf_counter() - started) * 1000,
+                                            subjects=subjects), role="consumer")
             raise
         await ss.record(exchange.record(
             server_name, "response", now, outcome="ok",
@@ -200,7 +203,9 @@ class ClientProxy:
             signature_digest=verified.signature_digest,
             signer_cert_sha256=hashlib.sha256(verified.signer_cert.public_bytes(
                 serialization.Encoding.DER)).hexdigest(),
-            latency_ms=(time.perf_counter() - started) * 1000))
+            latency_ms=(time.perf_counter() - started) * 1000, subjects=subjects),
+            role="consumer", signature=answer_parts[-1].data, parts=verified.parts,
+            keeper=exchange.client)
         log.info("exchange.completed", provider_server=str(target.id),
                  latency_ms=round((time.perf_counter() - started) * 1000, 2))
         return verified

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import structlog
 
-from audit.record import AuditRecord
+from audit.bodies import BodyVault
+from audit.record import AuditEntry, AuditRecord
+from audit.subjects import SubjectIndex
 from xroad.clock import Clock
 from xroad.encryption import KeyPair
 from xroad.errors import InternalError, XRoadError
@@ -18,6 +20,8 @@ from xroad.globalconf.model import GlobalConf, GlobalConfSource
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
 from xroad.messages.faults import Fault, FaultSpelling, Origin, to_fault
+from xroad.messages.multipart import Part
+from xroad.proxy.monitoring import ExchangeRole, Monitor
 from xroad.proxy.ocsp_source import OcspSource
 from xroad.proxy.serverconf_file import ServerConfSource
 from xroad.replay import ReplayGuard
@@ -32,7 +36,7 @@ FAULT_CONTENT_TYPE = "application/x-road-fault+json"
 
 
 class AsyncAuditLog(Protocol):
-    async def append(self, record: AuditRecord) -> int: ...
+    async def append(self, entry: AuditEntry) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class SecurityServer:
     audit_ready: Callable[[], None] = field(default=lambda: None)
     accepted_ocsp: dict[tuple[object, bytes, bytes, bytes], datetime] = field(
         default_factory=dict)
+    monitor: Monitor | None = None  # operational metrics (Prometheus), when exposed
+    subjects: SubjectIndex | None = None  # finds whom a request is about (citizen view)
+    bodies: BodyVault | None = None  # seals bodies for subsystems that keep them
 
     def signer_for(self, member: ClientId) -> Signer:
         try:
@@ -68,10 +75,34 @@ class SecurityServer:
         """Refuse a message id this client already used (`ReplayedMessage`)."""
         await self.replay.remember(str(client), message_id, at)
 
-    async def record(self, record: AuditRecord) -> int:
-        """Append durably (group commit) before going on; raises `LoggingFailed` on failure."""
-        return await self.audit.append(record)
+    def subjects_of(self, message: bytes) -> tuple[str, ...]:
+        """Keyed hashes of the persons a request names (none when the index is off)."""
+        return () if self.subjects is None else self.subjects.find(message)
 
+    async def record(self, record: AuditRecord, *, role: ExchangeRole,
+                     signature: bytes | None = None, parts: Sequence[Part] = (),
+                     keeper: ClientId | None = None) -> int:
+        """Append durably (group commit) before going on; raises `LoggingFailed` on failure.
+
+        `signature` is the exact signature part, kept as evidence; `parts` are the message's
+        parts, sealed and kept only when `keeper` (the hosted subsystem this server acts for)
+        is configured to keep bodies. `role` is this server's side of the exchange, a label of
+        the operational metrics."""
+        body = None
+        if (parts and keeper is not None and self.bodies is not None
+                and record.message_digest is not None
+                and keeper in self.serverconf.current().audit_bodies):
+            body = self.bodies.seal(str(keeper.member), parts, record.message_digest)
+        entry = AuditEntry(record, signature, body)
+        if self.monitor is None:
+            return await self.audit.append(entry)
+        try:
+            index = await self.audit.append(entry)
+        except Exception:
+            self.monitor.audit_write_failed()
+            raise
+        self.monitor.observe(record, role)
+        return index
 
 def encryption_context(direction: str, request_id: str, sender: SecurityServerId,
                        receiver: SecurityServerId) -> bytes:

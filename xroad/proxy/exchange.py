@@ -48,10 +48,12 @@ class Exchange:
     def record(self, server: str, kind: Literal["request", "response"], at: datetime, *,
                outcome: str, message_digest: str | None = None,
                signature_digest: str | None = None, signer_cert_sha256: str | None = None,
-               latency_ms: float | None = None) -> AuditRecord:
+               latency_ms: float | None = None, subjects: tuple[str, ...] = ()
+               ) -> AuditRecord:
         return AuditRecord(
             at=at, security_server=server, kind=kind, message_id=self.message_id,
             request_id=self.request_id, client=str(self.client), service=str(self.service),
             user_id=self.user_id, issue=self.issue, represented_party=self.represented_party,
             message_digest=message_digest, signature_digest=signature_digest,
-            signer_cert_sha256=signer_cert_sha256, outcome=outcome, latency_ms=latency_ms)
+            signer_cert_sha256=signer_cert_sha256, outcome=outcome, latency_ms=latency_ms,
+            subjects=subjects)

@@ -17,9 +17,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from audit.bodies import BodyVault
 from audit.checkpointer import Checkpointer, TimestampGuard, key_name
 from audit.group_commit import GroupCommitter
 from audit.store import SqlAuditStore
+from audit.subjects import SubjectIndex
 from keys import sealed
 from keys.ocsp import OcspCache, fetch_ocsp
 from keys.pkcs11_token import Pkcs11Token
@@ -37,9 +39,11 @@ from xroad.limits import Limits
 from xroad.proxy import tls
 from xroad.proxy.admin_app import ApiKey, Role, create_admin_app
 from xroad.proxy.app import create_client_app, create_server_app
+from xroad.proxy.audit_api import AuditAccess
 from xroad.proxy.client_proxy import ClientProxy
 from xroad.proxy.context import SecurityServer
 from xroad.proxy.http import PeerClient, ServiceClient
+from xroad.proxy.monitoring import Monitor
 from xroad.proxy.ocsp_source import CachedOcspSource, OcspCacheFactory
 from xroad.proxy.replay_store import SqlReplayGuard
 from xroad.proxy.server_proxy import ServerProxy
@@ -55,6 +59,8 @@ ENCRYPTION_SEED_FILE = "encryption.seed"
 SERVERCONF_FILE = "serverconf.toml"
 AUDIT_LOG_SEED_FILE = "audit-log.seed"
 AUDIT_LOG_PUBLIC_KEY_FILE = "audit-log.pub"
+AUDIT_SUBJECT_SEED_FILE = "audit-subject.seed"  # keys the citizen view's subject hashes
+AUDIT_BODY_SEED_FILE = "audit-body.seed"  # members' keys for bodies kept in the audit log
 SIGN_KEY_PREFIX = "sign-"
 _STARTUP_CONF_WAIT_S = 30.0
 _CACHED_CONF_GRACE_S = 5.0
@@ -120,13 +126,19 @@ def _ocsp_cache(confs: GlobalConfClient, clock: Clock) -> OcspCacheFactory:
     return make
 
 
+def _sealed_secret(token: SoftwareToken, name: str, pin: str) -> bytes:
+    """A 32-byte secret of this server, made on first start and sealed with the token PIN."""
+    path = token.directory / name
+    if not path.exists():
+        sealed.seal(path, os.urandom(32), pin)
+    return sealed.unseal(path, pin)
+
+
 def _audit_log_key(token: SoftwareToken, pin: str, data_dir: Path) -> ed25519.Ed25519PrivateKey:
     """The key that signs this server's audit checkpoints: made on first start, sealed with
     the token PIN; its public half is written beside the token for auditors."""
-    sealed_seed = token.directory / AUDIT_LOG_SEED_FILE
-    if not sealed_seed.exists():
-        sealed.seal(sealed_seed, os.urandom(32), pin)
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(sealed.unseal(sealed_seed, pin))
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(
+        _sealed_secret(token, AUDIT_LOG_SEED_FILE, pin))
     (data_dir / AUDIT_LOG_PUBLIC_KEY_FILE).write_text(
         base64.b64encode(key.public_key().public_bytes_raw()).decode() + "\n")
     return key
@@ -155,15 +167,46 @@ def _seal_quietly(checkpointer: Checkpointer, stamp: Callable[[bytes], bytes],
         guard.succeeded()
 
 
+def _monitor(confs: GlobalConfClient, audit: SqlAuditStore, guard: TimestampGuard,
+             clock: Clock) -> Monitor:
+    """Metrics for `GET /metrics` on the admin API; the gauges are read at scrape time."""
+    monitor = Monitor()
+
+    def globalconf_expiry() -> float | None:
+        try:
+            return confs.current().expires_at.timestamp()
+        except OutdatedGlobalConf:
+            return None  # none yet, or expired: the series disappears (alert on absent())
+
+    def since_timestamped() -> float | None:
+        last = guard.last_success
+        return None if last is None else (clock.now() - last).total_seconds()
+
+    monitor.add_gauge("xroad_globalconf_expiry_timestamp_seconds",
+                      "When the current global configuration expires (unix time)",
+                      globalconf_expiry)
+    monitor.add_gauge("xroad_audit_last_timestamped_age_seconds",
+                      "Seconds since the audit log was last time-stamped (or since the first "
+                      "failed attempt, if none succeeded yet)", since_timestamped)
+    monitor.add_gauge("xroad_audit_timestamp_tolerance_seconds",
+                      "How long time-stamping may fail before exchanges are refused",
+                      guard.tolerance.total_seconds)
+    monitor.add_gauge("xroad_audit_log_records", "Records in the audit log", audit.size)
+    return monitor
+
+
 async def _start_admin(settings: SecurityServerSettings, checkpointer: Checkpointer,
-                       stamp: Callable[[bytes], bytes]) -> web.AppRunner | None:
+                       stamp: Callable[[bytes], bytes], monitor: Monitor,
+                       audit: AuditAccess) -> web.AppRunner | None:
     keys = tuple(ApiKey.of(secret.get_secret_value(), role) for secret, role in (
         (settings.admin_api_key, Role.SERVICE_ADMINISTRATOR),
-        (settings.observer_api_key, Role.OBSERVER)) if secret is not None)
+        (settings.observer_api_key, Role.OBSERVER),
+        (settings.auditor_api_key, Role.AUDITOR),
+        (settings.data_access_api_key, Role.DATA_ACCESS_VIEWER)) if secret is not None)
     if settings.admin_port is None or not keys:
         return None
     runner = web.AppRunner(create_admin_app(settings.data_dir / SERVERCONF_FILE, keys,
-                                            checkpointer, stamp),
+                                            checkpointer, stamp, monitor=monitor, audit=audit),
                            access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.admin_host, settings.admin_port).start()
@@ -202,6 +245,9 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     skew = timedelta(seconds=settings.max_clock_skew_s)
     replay = SqlReplayGuard(settings.replay_url(), window=2 * skew)
     guard = TimestampGuard(timedelta(seconds=settings.timestamp_tolerance_s), clock)
+    monitor = _monitor(confs, audit, guard, clock)
+    subjects = SubjectIndex(_sealed_secret(token, AUDIT_SUBJECT_SEED_FILE, pin),
+                            settings.audit_subject_pattern)
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
         serverconf=ServerConfFile(settings.data_dir / SERVERCONF_FILE),
@@ -210,7 +256,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
         encryption_keys=_encryption_keys(token, pin),
         ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock),
-        audit_ready=guard.check)
+        audit_ready=guard.check, monitor=monitor, subjects=subjects,
+        bodies=BodyVault(_sealed_secret(token, AUDIT_BODY_SEED_FILE, pin)))
     ca_pem = _tls_trust(confs, settings)
     auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
     peers = PeerClient(tls.client_context(auth_cert, auth_key, pin, ca_pem),
@@ -230,7 +277,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     checkpointer = Checkpointer(audit, f"{server_id} audit log", key_name(str(server_id)),
                                 _audit_log_key(token, pin, settings.data_dir), clock)
     stamp = _stamper(confs)
-    admin_runner = await _start_admin(settings, checkpointer, stamp)
+    admin_runner = await _start_admin(settings, checkpointer, stamp, monitor,
+                                      AuditAccess(audit, subjects, clock, str(server_id)))
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)

@@ -18,7 +18,7 @@ from xroad.access import check_access, rights_of
 from xroad.encryption import CONTENT_TYPE as ENCRYPTED
 from xroad.encryption import encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
-from xroad.globalconf.model import GlobalConf
+from xroad.globalconf.model import GlobalConf, SecurityServerInfo
 from xroad.identifiers import ServiceId
 from xroad.messages import mime, multipart, rest, soap
 from xroad.messages.faults import Fault, rest_error_body, to_fault
@@ -93,19 +93,15 @@ class ServerProxy:
         structlog.contextvars.bind_contextvars(
             message_id=exchange.message_id, client=str(exchange.client),
             service=str(exchange.service))
+        subjects: tuple[str, ...] = ()
         try:
             verified = verify_message(
                 parts, direction=Direction.REQUEST, request_id=request_id,
                 expected_signer=str(exchange.client.member), approved_cas=conf.approved_cas,
                 at=at, revocation=ss.revocation(conf))
-            m = verified.manifest
-            if m.client != str(exchange.client) or m.service != str(exchange.service) or (
-                    m.message_id != exchange.message_id):
-                raise errors.InvalidSignature("signed identifiers differ from the message")
-            if exchange.client not in peer.clients:
-                raise SslAuthenticationFailed(
-                    f"{exchange.client} is not a client of security server {peer.id}")
-            check_signing_time(m.signed_at, at, ss.max_clock_skew)
+            _check_claims(exchange, verified, peer)
+            check_signing_time(verified.manifest.signed_at, at, ss.max_clock_skew)
+            subjects = ss.subjects_of(verified.parts[0].data)
             await ss.remember(exchange.client, exchange.message_id, at)
             serverconf = ss.serverconf.current()
             if not serverconf.hosts(exchange.service.provider):
@@ -123,7 +119,9 @@ class ServerProxy:
                 message_digest=digest(verified.parts[0].data),
                 signature_digest=verified.signature_digest,
                 signer_cert_sha256=hashlib.sha256(verified.signer_cert.public_bytes(
-                    serialization.Encoding.DER)).hexdigest()))
+                    serialization.Encoding.DER)).hexdigest(), subjects=subjects),
+                role="provider", signature=parts[-1].data, parts=verified.parts,
+                keeper=exchange.service.provider)
             if metaservice:
                 response_parts, request_hash = await self._metaservice(exchange, kind, verified,
                                                                  serverconf, conf)
@@ -151,13 +149,16 @@ class ServerProxy:
                 signature_digest=digest(signature.data),
                 signer_cert_sha256=hashlib.sha256(signer.certificate.public_bytes(
                     serialization.Encoding.DER)).hexdigest(),
-                latency_ms=(time.perf_counter() - started) * 1000))
+                latency_ms=(time.perf_counter() - started) * 1000, subjects=subjects),
+                role="provider", signature=signature.data, parts=response_parts,
+                keeper=exchange.service.provider)
         except XRoadError as e:
             fault = to_fault(e, "ServerProxy", ss.fault_spelling, "")
             await ss.record(exchange.record(
                 str(ss.server_id), "response", ss.clock.now(), outcome=fault.code,
                 message_digest=digest(parts[0].data),
-                latency_ms=(time.perf_counter() - started) * 1000))
+                latency_ms=(time.perf_counter() - started) * 1000, subjects=subjects),
+                role="provider")
             raise
         log.info("exchange.served", client_server=str(peer.id))
         return HttpResponse(200, (("Content-Type", ENCRYPTED), (INNER_CONTENT_TYPE, inner_type)),
@@ -284,6 +285,18 @@ def _claimed_exchange(kind: str, parts: list[Part], request_id: str, ss: Securit
         return Exchange(request_id, h.message_id, h.client, h.service, h.user_id, h.issue,
                         h.represented_party)
     raise errors.InvalidMessage(f"unknown message type {kind!r}")
+
+
+def _check_claims(exchange: Exchange, verified: VerifiedMessage,
+                  peer: SecurityServerInfo) -> None:
+    """The signed identifiers are the message's, and the peer hosts the signing client."""
+    m = verified.manifest
+    if m.client != str(exchange.client) or m.service != str(exchange.service) or (
+            m.message_id != exchange.message_id):
+        raise errors.InvalidSignature("signed identifiers differ from the message")
+    if exchange.client not in peer.clients:
+        raise SslAuthenticationFailed(
+            f"{exchange.client} is not a client of security server {peer.id}")
 
 
 def _endpoint(kind: str, verified: VerifiedMessage) -> tuple[str | None, str | None]:
