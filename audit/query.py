@@ -7,7 +7,7 @@ them. Pages are keyset-paginated by index (`after`), so a page never shifts whil
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -15,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, exists, insert, or_, select
 
 from audit import schema
-from audit.store import SqlAuditStore, utc
+from audit.store import SqlAuditStore, StoredRecord, utc
 
 MAX_PAGE: Final = 1000
 
@@ -128,3 +128,18 @@ def add_embargo(store: SqlAuditStore, subject_key: str, until: datetime, reason:
             subject=subject_key, client=client, until=utc(until), reason=reason,
             created_at=utc(now)))
 
+
+
+def matching_records(store: SqlAuditStore, query: RecordQuery, end: int
+                     ) -> Iterator[StoredRecord]:
+    """Every live record below index `end` that matches `query`, with its signature, in index
+    order (streamed: an export of millions of records holds one batch at a time)."""
+    statement = (select(schema.log.c.idx, schema.log.c.leaf, schema.signature.c.signature)
+                 .outerjoin(schema.signature, schema.signature.c.idx == schema.log.c.idx)
+                 .where(schema.log.c.idx < end, *_conditions(query))
+                 .order_by(schema.log.c.idx))
+    with store.engine.connect() as conn:
+        for row in conn.execution_options(stream_results=True, yield_per=1000).execute(
+                statement):
+            yield StoredRecord(int(row.idx), bytes(row.leaf),
+                               None if row.signature is None else bytes(row.signature))

@@ -45,6 +45,18 @@ class StoredCheckpoint:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveEntry:
+    """An archive bundle holding records [start, end), chained to the previous one."""
+
+    sequence: int
+    start: int
+    end: int
+    digest: str  # audit.evidence.bundle_digest of the bundle
+    previous_digest: str | None
+    location: str
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -205,6 +217,41 @@ class SqlAuditStore:
         with self._engine.connect() as conn:
             row = conn.execute(select(schema.body).where(schema.body.c.idx == index)).first()
         return None if row is None else (row.member, bytes(row.nonce), bytes(row.ciphertext))
+
+    # -- archiving -------------------------------------------------------------------------
+
+    def index_before(self, cutoff: datetime, end: int) -> int:
+        """The first index below `end` whose record is at or after `cutoff` (or `end`)."""
+        with self._engine.connect() as conn:
+            first = conn.execute(select(func.min(schema.log.c.idx)).where(
+                schema.log.c.idx < end, schema.log.c.at >= utc(cutoff))).scalar_one()
+        return end if first is None else int(first)
+
+    def archives(self) -> list[ArchiveEntry]:
+        with self._engine.connect() as conn:
+            return [ArchiveEntry(int(r.sequence), int(r.start_idx), int(r.end_idx), r.digest,
+                                 r.previous_digest, r.location)
+                    for r in conn.execute(select(schema.archive)
+                                          .order_by(schema.archive.c.sequence))]
+
+    def remove_archived(self, entry: ArchiveEntry, at: datetime) -> None:
+        """Record that an archive bundle holds records [start, end) and remove them from the
+        live tables, in one transaction (the triggers allow deleting only archived records;
+        tree nodes, checkpoints and time-stamps stay, so proofs still work)."""
+        with self._lock:
+            writer = self._writer()
+            try:
+                with writer.begin():
+                    writer.execute(insert(schema.archive).values(
+                        sequence=entry.sequence, start_idx=entry.start, end_idx=entry.end,
+                        digest=entry.digest, previous_digest=entry.previous_digest,
+                        location=entry.location, created_at=utc(at)))
+                    for table in (schema.signature, schema.subject, schema.body, schema.log):
+                        writer.execute(table.delete().where(table.c.idx < entry.end))
+            except Exception as e:
+                self._drop_writer()
+                raise LoggingFailed(f"archived records could not be removed: "
+                                    f"{type(e).__name__}") from e
 
     # -- checkpoints and time-stamps -------------------------------------------------------
 

@@ -31,6 +31,9 @@ class SecurityServerSettings(BaseSettings):
     max_clock_skew_s: int = 300
     audit_checkpoint_s: float = 60.0  # how often the audit log's checkpoint is signed
     timestamp_tolerance_s: int = 14_400  # X-Road acceptable-timestamp-failure-period (4 h)
+    # Records older than this move to chained archive bundles (checked daily); None: keep all.
+    audit_retention_days: int | None = None
+    audit_archive_dir: Path | None = None  # default: <data_dir>/archive
     # Admin API (access rights); off unless a key is set. Keys are compared by SHA-256.
     admin_host: str = "127.0.0.1"
     admin_port: int | None = None

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,10 +11,9 @@ import pytest
 
 from tests.e2e.demo import start_demo
 from tests.e2e.test_exchange import PERSON_PATH, PORTAL
+from tests.e2e.tsa import start_tsa, stop_process, stop_tsa
 
 pytestmark = pytest.mark.e2e
-
-PIN = "demo-token-pin"
 
 
 def test_exchanges_stop_past_the_tolerance_and_resume(tmp_path: Path) -> None:
@@ -31,8 +27,7 @@ def test_exchanges_stop_past_the_tolerance_and_resume(tmp_path: Path) -> None:
             return httpx.get(url + PERSON_PATH, headers={"X-Road-Client": PORTAL}, timeout=30)
 
         assert ask().status_code == 200
-        tsa_url = demo.instance["trust_services"]["tsa_url"]
-        os.kill(demo.pid("pki-tsa"), signal.SIGTERM)
+        stop_tsa(demo)
 
         deadline = time.monotonic() + 20
         reply = ask()
@@ -45,18 +40,12 @@ def test_exchanges_stop_past_the_tolerance_and_resume(tmp_path: Path) -> None:
         assert health["status"] == "error"
         assert "time-stamped" in health["reason"]
 
-        port = tsa_url.rsplit(":", 1)[1]
-        tsa = subprocess.Popen(  # the TSA returns on the same address
-            [sys.executable, "-m", "xroad.cli.main", "serve", "tsa", "--port", port],
-            env={**os.environ, "XROAD_PKI_DIR": str(demo.data_dir / "pki"),
-                 "XROAD_PKI_TOKEN_PIN": PIN},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tsa = start_tsa(demo)  # the TSA returns on the same address
         deadline = time.monotonic() + 30
         while ask().status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert ask().status_code == 200
     finally:
         if tsa is not None:
-            tsa.terminate()
-            tsa.wait(10)
+            stop_process(tsa)
         demo.stop()

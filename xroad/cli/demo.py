@@ -27,6 +27,7 @@ from xroad.demo.topology import (
 )
 
 DEMO_PERSON = "УБ99112233"
+AUDITOR_KEY_FILE = "auditor-api-key"  # read by `xroad audit export` to seal a checkpoint
 
 
 class DemoSettings(BaseSettings):
@@ -132,7 +133,9 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
             "XROAD_SS_GLOBALCONF_REFRESH_S": str(settings.globalconf_refresh_s),
             "XROAD_SS_ADMIN_PORT": str(server.admin_port),
             "XROAD_SS_ADMIN_API_KEY": admin_key(directory, "admin-api-key"),
-            "XROAD_SS_OBSERVER_API_KEY": admin_key(directory, "observer-api-key")})
+            "XROAD_SS_OBSERVER_API_KEY": admin_key(directory, "observer-api-key"),
+            "XROAD_SS_AUDITOR_API_KEY": admin_key(directory, AUDITOR_KEY_FILE),
+            "XROAD_SS_DATA_ACCESS_API_KEY": admin_key(directory, "data-access-api-key")})
         supervisor.wait_healthy(child, f"http://127.0.0.1:{server.client_port}/health")
 
 
@@ -185,7 +188,8 @@ The demo instance {load_demo_seed().instance} is ready.
   dev PKI OCSP responder    http://127.0.0.1:{ports.ocsp}
   dev PKI time-stamping     http://127.0.0.1:{ports.tsa}   (RFC 3161)
   admin API (access rights) {", ".join(f"http://127.0.0.1:{s.admin_port}" for s in servers(ports))}
-                            API key in {layout.root}/ss/<server>/admin-api-key
+                            API keys in {layout.root}/ss/<server>/: admin-api-key,
+                            observer-api-key, auditor-api-key, data-access-api-key
   instance description      {layout.root / 'instance.json'}
   logs                      {layout.logs}/
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from xroad import __version__
-from xroad.cli import acl, keys, pki, serve
+from xroad.cli import acl, audit, keys, pki, serve
 
 app = typer.Typer(no_args_is_help=True, help="X-Road-compatible data-exchange bus.",
                   pretty_exceptions_enable=False)
@@ -16,6 +16,7 @@ app.add_typer(serve.app, name="serve")
 app.add_typer(keys.app, name="keys")
 app.add_typer(acl.app, name="acl")
 app.add_typer(pki.app, name="pki")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command()

@@ -18,9 +18,10 @@ import base64
 import csv
 import io
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import structlog
@@ -59,6 +60,7 @@ class AuditAccess:
     subjects: SubjectIndex
     clock: Clock
     server_id: str
+    hosts: Callable[[str], bool] = lambda _client: False  # is this client hosted here?
 
 
 def _b64(data: bytes) -> str:
@@ -69,13 +71,26 @@ def _time(params: Any, name: str) -> datetime | None:
     value = params.get(name)
     if not value:
         return None
+    if not isinstance(value, str):  # a JSON body may hold any type
+        raise BadQuery(f"{name} is not an ISO 8601 time: {value!r}")
     try:
         at = datetime.fromisoformat(value)
     except ValueError as e:
         raise BadQuery(f"{name} is not an ISO 8601 time: {value!r}") from e
     if at.tzinfo is None:
         raise BadQuery(f"{name} needs a time zone (e.g. 2026-11-25T10:00:00Z)")
+    try:
+        at.astimezone(UTC)  # compared as naive UTC, which e.g. 9999-12-31T23:59-01:00 overflows
+    except OverflowError as e:
+        raise BadQuery(f"{name} is out of range: {value!r}") from e
     return at
+
+
+def _subject_keys(subjects: SubjectIndex, number: str) -> tuple[str, ...]:
+    """The stored key of `number` if it is one register number and nothing else."""
+    if len(number) > 64 or not re.fullmatch(subjects.pattern, number.strip(), re.IGNORECASE):
+        return ()
+    return subjects.find(number)
 
 
 def _int(params: Any, name: str, default: int, low: int, high: int) -> int:
@@ -226,14 +241,15 @@ class AuditApi:
         except BadQuery as e:
             return _bad_request(e)
         found = await asyncio.to_thread(search, self.store, query, after=after, limit=limit)
-        role = "Producer" if request.query.get("side") == "provider" else "Client"
-        data = [_opmon(r.index, r.fields, role) for r in found]
+        data = [_opmon(r.index, r.fields,
+                       "Client" if self.access.hosts(r.fields["client"]) else "Producer")
+                for r in found]
         return web.json_response({"records": data, "nextRecordsFrom": data[-1]["id"]
                                   if len(data) == limit else None})
 
     async def data_access(self, request: web.Request, caller: Any) -> web.Response:
         number = request.match_info["subject"]
-        keys = self.access.subjects.find(number) if len(number) <= 64 else ()
+        keys = _subject_keys(self.access.subjects, number)
         if len(keys) != 1:
             return _bad_request(BadQuery("not a register number"))
         try:
@@ -254,7 +270,7 @@ class AuditApi:
             doc = json.loads(await request.content.read(16 * 1024 + 1))
             if not isinstance(doc, dict):
                 raise BadQuery("expected a JSON object")
-            keys = self.access.subjects.find(str(doc.get("register_number", ""))[:64])
+            keys = _subject_keys(self.access.subjects, str(doc.get("register_number", "")))
             until = _time(doc, "until")
             if len(keys) != 1 or until is None:
                 raise BadQuery("give register_number, until (ISO time with zone) and reason")

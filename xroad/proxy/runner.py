@@ -17,8 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from audit.archive import archive_older_than
 from audit.bodies import BodyVault
 from audit.checkpointer import Checkpointer, TimestampGuard, key_name
+from audit.export import ServerLog
 from audit.group_commit import GroupCommitter
 from audit.store import SqlAuditStore
 from audit.subjects import SubjectIndex
@@ -47,7 +49,7 @@ from xroad.proxy.monitoring import Monitor
 from xroad.proxy.ocsp_source import CachedOcspSource, OcspCacheFactory
 from xroad.proxy.replay_store import SqlReplayGuard
 from xroad.proxy.server_proxy import ServerProxy
-from xroad.proxy.serverconf_file import ServerConfFile
+from xroad.proxy.serverconf_file import ServerConfFile, ServerConfSource
 from xroad.settings import SecurityServerSettings
 from xroad.signing.profile import member_of_signing_cert
 from xroad.signing.signer import Signer
@@ -167,6 +169,27 @@ def _seal_quietly(checkpointer: Checkpointer, stamp: Callable[[bytes], bytes],
         guard.succeeded()
 
 
+def _hosts(serverconf: ServerConfSource) -> Callable[[str], bool]:
+    """Whether a client (by its identifier text) is hosted on this server, as configured now."""
+    def hosts(client: str) -> bool:
+        try:
+            return ClientId.parse(client) in serverconf.current().clients
+        except XRoadError:
+            return False
+    return hosts
+
+
+def _archive_quietly(store: SqlAuditStore, server: ServerLog, directory: Path, days: int,
+                     clock: Clock) -> None:
+    """Scheduler job: records past retention move to the next archive bundle; a failure is
+    logged and leaves the live log as it was (tried again the next day)."""
+    now = clock.now()
+    try:
+        archive_older_than(store, server, directory, now - timedelta(days=days), now)
+    except (XRoadError, OSError) as e:
+        log.warning("audit.archive_failed", reason=str(e))
+
+
 def _monitor(confs: GlobalConfClient, audit: SqlAuditStore, guard: TimestampGuard,
              clock: Clock) -> Monitor:
     """Metrics for `GET /metrics` on the admin API; the gauges are read at scrape time."""
@@ -229,6 +252,25 @@ def _tls_trust(confs: GlobalConfClient, settings: SecurityServerSettings) -> str
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in cas)
 
 
+def _schedule(settings: SecurityServerSettings, confs: GlobalConfClient,
+              checkpointer: Checkpointer, stamp: Callable[[bytes], bytes],
+              guard: TimestampGuard, audit: SqlAuditStore, clock: Clock) -> AsyncIOScheduler:
+    """Background work: configuration refresh, sealing checkpoints, archiving."""
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
+    scheduler.add_job(asyncio.to_thread, "interval",
+                      args=[_seal_quietly, checkpointer, stamp, guard],
+                      seconds=settings.audit_checkpoint_s)
+    if settings.audit_retention_days is not None:
+        scheduler.add_job(asyncio.to_thread, "interval", hours=24, args=[
+            _archive_quietly, audit,
+            ServerLog(settings.server_id, settings.data_dir, settings.audit_url()),
+            settings.audit_archive_dir or settings.data_dir / "archive",
+            settings.audit_retention_days, clock])
+    scheduler.start()
+    return scheduler
+
+
 async def run_security_server(settings: SecurityServerSettings) -> None:
     server_id = SecurityServerId.parse(settings.server_id)
     pin = settings.token_pin.get_secret_value()
@@ -278,14 +320,10 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
                                 _audit_log_key(token, pin, settings.data_dir), clock)
     stamp = _stamper(confs)
     admin_runner = await _start_admin(settings, checkpointer, stamp, monitor,
-                                      AuditAccess(audit, subjects, clock, str(server_id)))
+                                      AuditAccess(audit, subjects, clock, str(server_id),
+                                                  _hosts(server.serverconf)))
 
-    scheduler = AsyncIOScheduler()
-    scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
-    scheduler.add_job(asyncio.to_thread, "interval",
-                      args=[_seal_quietly, checkpointer, stamp, guard],
-                      seconds=settings.audit_checkpoint_s)
-    scheduler.start()
+    scheduler = _schedule(settings, confs, checkpointer, stamp, guard, audit, clock)
     log.info("security_server.started", server_id=str(server_id),
              client_url=f"http://{settings.client_host}:{settings.client_port}",
              server_url=f"https://{settings.server_host}:{settings.server_port}")
