@@ -74,6 +74,14 @@ def test_an_auditor_exports_verifies_and_reconciles_both_sides(demo: RunningDemo
             check=False)
         assert "Verification: OK" in openssl.stdout, openssl.stderr
 
+    pinned = xroad("audit", "verify", provider, "--log-key",
+                   demo.server_dir(PROVIDER) / "audit-log.pub")
+    assert pinned.returncode == 0, pinned.stdout
+    foreign = xroad("audit", "verify", consumer, "--log-key",
+                    demo.server_dir(PROVIDER) / "audit-log.pub")
+    assert foreign.returncode == 1
+    assert "is not the trusted one" in foreign.stdout
+
     done = xroad("audit", "reconcile", consumer, provider)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the logs agree" in done.stdout

@@ -7,6 +7,7 @@ file); never a traceback.
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -18,6 +19,7 @@ from audit.evidence import (
     RECORDS,
     EvidenceError,
     decode_leaf,
+    decode_vkey,
     iter_lines,
     parse_record_line,
     read_small,
@@ -37,6 +39,9 @@ EXIT_UNUSABLE: Final = 2
 
 BundleArg = Annotated[Path, typer.Argument(help="The evidence bundle directory.",
                                            show_default=False)]
+PinnedKey = Annotated[Path | None, typer.Option(
+    "--log-key", help="The log key you trust (a vkey line, or the server's audit-log.pub): "
+                      "the checkpoint must be signed by it.")]
 KnownCheckpoint = Annotated[Path | None, typer.Option(
     "--checkpoint", help="A checkpoint note saved earlier: the bundle's log must extend it.")]
 
@@ -89,9 +94,31 @@ def _problems(report: Report) -> list[str]:
     return lines
 
 
+def _pinned_key(path: Path) -> bytes:
+    """The raw Ed25519 key in a vkey line or in a server's `audit-log.pub` (base64)."""
+    try:
+        text = read_small(path, 4096).decode("ascii").strip()
+        if len(text) == 44:  # base64 of 32 bytes, as in audit-log.pub
+            return base64.b64decode(text, validate=True)
+        return decode_vkey(text).public_key.public_bytes_raw()
+    except (EvidenceError, UnicodeDecodeError, ValueError) as e:
+        raise _unusable(f"{path}: not a log key: {e}") from e
+
+
+def _pin_problem(report: Report, pinned: bytes) -> str | None:
+    if report.log_key is None:
+        return None  # the checkpoint did not verify: already a problem
+    if decode_vkey(report.log_key).public_key.public_bytes_raw() != pinned:
+        return (f"the bundle's log key {report.log_key} is not the trusted one: "
+                "signed by someone else's key")
+    return None
+
+
 @app.command()
-def verify(bundle: BundleArg, checkpoint: KnownCheckpoint = None) -> None:
+def verify(bundle: BundleArg, checkpoint: KnownCheckpoint = None,
+           log_key: PinnedKey = None) -> None:
     """Verify an evidence bundle offline: records, proofs, checkpoint, time-stamp, signatures."""
+    pinned = None if log_key is None else _pinned_key(log_key)
     known = None
     if checkpoint is not None:
         try:
@@ -102,8 +129,10 @@ def verify(bundle: BundleArg, checkpoint: KnownCheckpoint = None) -> None:
         report = verify_bundle(bundle, known_checkpoint=known)
     except (EvidenceError, OSError) as e:
         raise _unusable(f"{bundle} is not a readable evidence bundle: {e}") from e
-    typer.echo("\n".join(_summary(report) if report.ok else _problems(report)))
-    if not report.ok:
+    mismatch = None if pinned is None else _pin_problem(report, pinned)
+    typer.echo("\n".join(_summary(report) if report.ok and mismatch is None
+                         else _problems(report) if not report.ok else [f"{bundle}: {mismatch}"]))
+    if not report.ok or mismatch is not None:
         raise typer.Exit(EXIT_PROBLEMS)
 
 
