@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -27,7 +28,7 @@ class CheckpointStore(Protocol):
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None: ...
 
-    def add_timestamp(self, size: int, token: bytes, at: datetime) -> None: ...
+    def add_timestamp(self, size: int, token: bytes, at: datetime) -> bytes: ...
 
     def timestamp_of(self, size: int) -> bytes | None: ...
 
@@ -68,27 +69,33 @@ class TimestampGuard:
 
 @dataclass
 class Checkpointer:
+    """Signs and seals checkpoints; the scheduler and the admin API call it from different
+    threads, so one lock covers reading the log's size and storing what was signed."""
+
     store: CheckpointStore
     origin: str  # e.g. "MN/GOV/GASR/ss1 audit log"
     name: str
     key: ed25519.Ed25519PrivateKey
     clock: Clock
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def checkpoint(self) -> bytes:
         """The signed checkpoint covering every record written so far (a new one only when
         the log has grown)."""
-        return self._checkpoint()[1]
+        with self._lock:
+            return self._checkpoint()[1]
 
     def seal(self, stamp: Callable[[bytes], bytes]) -> tuple[bytes, bytes]:
         """A checkpoint of everything written so far and its RFC 3161 time-stamp token over
         the SHA-512 of the note's exact bytes; `stamp` asks the TSA (it may raise)."""
-        size, note = self._checkpoint()
-        token = self.store.timestamp_of(size)
-        if token is None:
-            token = stamp(hashlib.sha512(note).digest())
-            self.store.add_timestamp(size, token, self.clock.now())
-            log.info("audit.timestamped", size=size)
-        return note, token
+        with self._lock:
+            size, note = self._checkpoint()
+            token = self.store.timestamp_of(size)
+            if token is None:
+                token = stamp(hashlib.sha512(note).digest())
+                token = self.store.add_timestamp(size, token, self.clock.now())
+                log.info("audit.timestamped", size=size)
+            return note, token
 
     def _checkpoint(self) -> tuple[int, bytes]:
         """The latest checkpoint's size and note, signing a new one if the log has grown (the

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from audit import schema
 from audit.merkle import leaf_hash
@@ -256,8 +257,24 @@ class SqlAuditStore:
     # -- checkpoints and time-stamps -------------------------------------------------------
 
     def add_checkpoint(self, size: int, note: bytes, at: datetime) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(insert(schema.checkpoint).values(size=size, note=note, created_at=at))
+        """Store a signed checkpoint; another writer (a cluster node) may have stored the same
+        size first, which is fine only if its note is the same bytes (Ed25519 is
+        deterministic: same key, same root, same note)."""
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(schema.checkpoint).values(size=size, note=note,
+                                                              created_at=at))
+        except IntegrityError:
+            stored = self._checkpoint_note(size)
+            if stored != note:
+                raise LoggingFailed(f"a different checkpoint of size {size} is stored "
+                                    "already: the log has forked") from None
+
+    def _checkpoint_note(self, size: int) -> bytes | None:
+        with self._engine.connect() as conn:
+            note = conn.execute(select(schema.checkpoint.c.note)
+                                .where(schema.checkpoint.c.size == size)).scalar_one_or_none()
+        return None if note is None else bytes(note)
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:
         with self._engine.connect() as conn:
@@ -274,9 +291,19 @@ class SqlAuditStore:
             return [StoredCheckpoint(int(r.size), bytes(r.note), r.created_at)
                     for r in conn.execute(query)]
 
-    def add_timestamp(self, size: int, token: bytes, at: datetime) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(insert(schema.timestamp).values(size=size, token=token, created_at=at))
+    def add_timestamp(self, size: int, token: bytes, at: datetime) -> bytes:
+        """Store a time-stamp of checkpoint `size` and return the one stored: the first, if
+        another writer stamped the same checkpoint meanwhile."""
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(schema.timestamp).values(size=size, token=token,
+                                                             created_at=at))
+        except IntegrityError:
+            stored = self.timestamp_of(size)
+            if stored is None:
+                raise
+            return stored
+        return token
 
     def timestamp_of(self, size: int) -> bytes | None:
         with self._engine.connect() as conn:

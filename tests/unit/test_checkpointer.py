@@ -2,6 +2,9 @@
 
 import hashlib
 import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +16,7 @@ from audit.merkle import consistency_proof, leaf_hash, root, verify_consistency
 from audit.record import AuditRecord
 from audit.store import SqlAuditStore
 from xroad.clock import FixedClock
-from xroad.errors import TimestampingFailed, TransportError
+from xroad.errors import LoggingFailed, TimestampingFailed, TransportError
 
 KEY = ed25519.Ed25519PrivateKey.from_private_bytes(b"\x07" * 32)
 NAME = key_name("MN/GOV/GASR/ss1")
@@ -97,3 +100,36 @@ def test_timestamp_guard_refuses_only_after_the_tolerance():
         guard.check()
     guard.succeeded()
     guard.check()  # the TSA answered again: exchanges resume
+
+
+def test_concurrent_seals_store_one_checkpoint_and_one_time_stamp(tmp_path):
+    store = SqlAuditStore(f"sqlite:///{tmp_path}/a.db")
+    checkpointer = Checkpointer(store, "log", NAME, KEY,
+                                FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    store.append(record(0))
+    start = threading.Barrier(4)
+
+    def stamp(digest):
+        time.sleep(0.01)
+        return b"token-" + digest[:4]
+
+    def seal():
+        start.wait()
+        return checkpointer.seal(stamp)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: seal(), range(4)))
+    assert len(set(results)) == 1
+    assert [c.size for c in store.checkpoints()] == [1]
+
+
+def test_a_second_writer_storing_the_same_checkpoint_is_fine_a_different_one_is_a_fork(
+        tmp_path):
+    store = SqlAuditStore(f"sqlite:///{tmp_path}/a.db")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    store.add_checkpoint(1, b"note", at)
+    store.add_checkpoint(1, b"note", at)
+    with pytest.raises(LoggingFailed, match="forked"):
+        store.add_checkpoint(1, b"other note", at)
+    assert store.add_timestamp(1, b"first", at) == b"first"
+    assert store.add_timestamp(1, b"second", at) == b"first"

@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from xroad.central.database import migrate
 from xroad.central.models import (
     ApprovedCa,
     AuthCert,
-    Base,
     EncryptionKey,
     GlobalGroup,
     GlobalGroupMember,
@@ -50,7 +50,7 @@ class Registry:
         self.encryption_suite = encryption_suite
         self.ocsp_freshness_s = ocsp_freshness_s
         self.tsa_urls = tsa_urls
-        Base.metadata.create_all(engine)
+        migrate(engine)
 
     def apply_seed(self, seed: InstanceSeed) -> None:
         """Add whatever of `seed` is missing; running it twice changes nothing."""
@@ -162,7 +162,8 @@ class Registry:
                                                  srv.owner.member_code), srv.server_code),
                     address=srv.address,
                     auth_cert_hashes=frozenset(c.sha256 for c in srv.auth_certs),
-                    clients=frozenset(ClientId.parse(c.client) for c in srv.clients),
+                    clients=frozenset(ClientId.parse(c.client) for c in srv.clients
+                                      if c.enabled),
                     encryption_keys=tuple(RecipientKey(Suite(k.suite), k.public_key)
                                           for k in sorted(srv.encryption_keys,
                                                           key=lambda k: k.suite)))

@@ -6,6 +6,7 @@ trusts a global configuration only if it verifies against the anchor.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -20,6 +21,15 @@ class ConfigurationAnchor:
     instance: str
     download_url: str
     verification_certs: tuple[x509.Certificate, ...]
+
+    def fingerprint(self) -> str:
+        """Hex SHA-256 of the instance and the verification certificates, not of the download
+        URL (which moves with ports): what a security server's trusted key set grew from."""
+        digest = hashlib.sha256(self.instance.encode())
+        for der in sorted(c.public_bytes(serialization.Encoding.DER)
+                          for c in self.verification_certs):
+            digest.update(hashlib.sha256(der).digest())
+        return digest.hexdigest()
 
     def encode(self) -> bytes:
         return json.dumps({

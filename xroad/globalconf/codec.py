@@ -11,6 +11,8 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -33,8 +35,31 @@ def _der(cert: x509.Certificate) -> str:
     return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
 
 
+# Generation and expiry time and the version are not content: `fingerprint` leaves them out.
+_NOT_CONTENT: Final = ("version", "generated_at", "expires_at")
+
+
 def encode(conf: GlobalConf) -> bytes:
-    doc = {
+    return _canonical(_document(conf))
+
+
+def fingerprint(conf: GlobalConf) -> str:
+    """Hex SHA-256 of the content alone: equal for two generations that only differ in time.
+
+    The central server starts a new version exactly when this changes.
+    """
+    doc = _document(conf)
+    for key in _NOT_CONTENT:
+        del doc[key]
+    return hashlib.sha256(_canonical(doc)).hexdigest()
+
+
+def _canonical(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _document(conf: GlobalConf) -> dict[str, Any]:
+    return {
         "instance": conf.instance,
         "version": conf.version,
         "generated_at": conf.generated_at.isoformat(),
@@ -63,8 +88,8 @@ def encode(conf: GlobalConf) -> bytes:
              "members": sorted(str(m) for m in g.members)}
             for g in conf.global_groups
         ],
+        "verification_certs": [_der(c) for c in conf.verification_certs],
     }
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _s(value: object) -> str:
@@ -109,6 +134,8 @@ def decode(data: bytes) -> GlobalConf:
                             frozenset(ClientId.parse(_s(m)) for m in g["members"]))
                 for g in doc.get("global_groups", [])
             ),
+            verification_certs=tuple(x509.load_der_x509_certificate(base64.b64decode(c))
+                                     for c in doc.get("verification_certs", [])),
         )
     except (KeyError, TypeError, ValueError, binascii.Error, InvalidMessage,
             x509.InvalidVersion, RecursionError) as e:
@@ -116,15 +143,23 @@ def decode(data: bytes) -> GlobalConf:
 
 
 def sign(content: bytes, signer: Signer) -> bytes:
-    cert_hash = hashlib.sha256(signer.certificate.public_bytes(serialization.Encoding.DER))
     doc = {
         "format": FORMAT,
         "content": base64.b64encode(content).decode(),
         "signature_algorithm": str(signer.algorithm),
         "signature": base64.b64encode(signer.sign(content)).decode(),
-        "verification_cert_sha256": cert_hash.hexdigest(),
+        "verification_cert_sha256": cert_sha256(signer.certificate),
     }
     return json.dumps(doc, indent=1).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class SignedConf:
+    """A configuration whose signature verified, with the exact bytes and the key that signed."""
+
+    conf: GlobalConf
+    content: bytes
+    signer: x509.Certificate
 
 
 def verify(signed: bytes, instance: str, anchors: list[x509.Certificate]
@@ -133,6 +168,14 @@ def verify(signed: bytes, instance: str, anchors: list[x509.Certificate]
 
     Expiry is not checked here: a server keeps an expired copy to say *why* it refuses.
     """
+    verified = verify_signed(signed, instance, anchors)
+    return verified.conf, verified.content
+
+
+def verify_signed(signed: bytes, instance: str, trusted: Sequence[x509.Certificate]
+                  ) -> SignedConf:
+    """Check the signature with one of the `trusted` certificates (the anchor's, or ones a
+    trusted configuration announced) and that the configuration is for `instance`."""
     if len(signed) > MAX_SIGNED_BYTES:
         raise OutdatedGlobalConf("signed global configuration is too large")
     try:
@@ -144,15 +187,20 @@ def verify(signed: bytes, instance: str, anchors: list[x509.Certificate]
         algorithm, cert_hash = str(doc["signature_algorithm"]), str(doc["verification_cert_sha256"])
     except (KeyError, TypeError, ValueError, binascii.Error) as e:
         raise OutdatedGlobalConf(f"signed global configuration is malformed: {e}") from e
-    anchor = next((a for a in anchors if hashlib.sha256(
-        a.public_bytes(serialization.Encoding.DER)).hexdigest() == cert_hash), None)
-    if anchor is None:
-        raise OutdatedGlobalConf("global configuration is signed by a key not in the anchor")
+    signer = next((c for c in trusted if cert_sha256(c) == cert_hash), None)
+    if signer is None:
+        raise OutdatedGlobalConf("global configuration is signed by a key not in the anchor "
+                                 "and not announced by a trusted configuration")
     try:
-        verify_signature(anchor, algorithm, signature, content)
+        verify_signature(signer, algorithm, signature, content)
     except VerificationError as e:
         raise OutdatedGlobalConf("global configuration signature is invalid") from e
     conf = decode(content)
     if conf.instance != instance:
         raise OutdatedGlobalConf(f"global configuration is for instance {conf.instance!r}")
-    return conf, content
+    return SignedConf(conf, content, signer)
+
+
+def cert_sha256(cert: x509.Certificate) -> str:
+    """Hex SHA-256 of the DER certificate: how signed documents name their verification key."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()

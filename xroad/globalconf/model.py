@@ -47,7 +47,7 @@ class GlobalGroup:
 @dataclass(frozen=True, slots=True)
 class GlobalConf:
     instance: str
-    version: int  # increases with every generation; an older one is never accepted again
+    version: int  # increases when the content changes; an older one is never accepted again
     generated_at: datetime
     expires_at: datetime
     member_classes: tuple[str, ...]
@@ -59,6 +59,9 @@ class GlobalConf:
     encryption_suite: Suite = Suite.X25519_AES256GCM
     ocsp_responders: tuple[tuple[str, str], ...] = ()  # (hex SHA-256 of a CA cert, URL)
     tsa_urls: tuple[str, ...] = ()  # approved time-stamping authorities (RFC 3161)
+    # Certificates whose keys may sign this instance's configuration: the current one and any
+    # announced next key (X-Road: source/internalVerificationCert). See ADR 0007.
+    verification_certs: tuple[x509.Certificate, ...] = field(default=(), repr=False)
 
     def ocsp_url_for(self, issuer: x509.Certificate) -> str:
         """Where to ask about certificates `issuer` issued (X-Road: approvedCA/ocsp/url)."""

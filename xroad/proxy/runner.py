@@ -165,6 +165,9 @@ def _seal_quietly(checkpointer: Checkpointer, stamp: Callable[[bytes], bytes],
     except XRoadError as e:
         guard.failed(str(e))
         log.warning("audit.timestamp_failed", reason=str(e))
+    except Exception as e:  # a bug or a database failure: counted too, never silent
+        guard.failed(f"internal error: {type(e).__name__}")
+        log.error("audit.timestamp_failed", exc_info=e)
     else:
         guard.succeeded()
 
