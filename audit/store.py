@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import and_, create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,9 @@ from audit.tree import Frontier, Node, StoredTree
 from xroad.errors import LoggingFailed
 
 NODE_CACHE_SIZE = 65_536
+SEQUENCER_LOCK = 0x78726F61645F6C67  # PostgreSQL advisory lock key of the audit sequencer
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,22 +129,42 @@ class SqlAuditStore:
         return self.append_many([record])[0]
 
     def append_many(self, items: Sequence[AuditEntry | AuditRecord]) -> list[int]:
-        """Durably append records in one transaction (group commit): all or none."""
+        """Durably append records in one transaction (group commit): all or none.
+
+        Several writers may share the database (security server nodes of a cluster on
+        PostgreSQL, or a second process on SQLite): inside the transaction the sequencer lock
+        is taken (PostgreSQL advisory lock; SQLite's write lock) and the log's real end is
+        read, so indexes stay contiguous and the tree never forks. A writer that loses a race
+        on SQLite fails closed with `LoggingFailed`, and the next batch starts from the end
+        it then reads."""
         entries = [_entry(item) for item in items]
         leaves = [e.record.canonical_bytes() for e in entries]
+        hashes = [leaf_hash(leaf) for leaf in leaves]
         with self._lock:
-            start = self._frontier.size
-            frontier = Frontier(start, list(self._frontier.nodes))
-            nodes = frontier.append(leaf_hash(leaf) for leaf in leaves)
             try:
                 writer = self._writer()
                 with writer.begin():
+                    frontier = self._frontier_at_end(writer)
+                    start = frontier.size
+                    nodes = frontier.append(hashes)
                     self._insert(writer, start, entries, leaves, nodes)
             except Exception as e:  # any database failure means: do not deliver
                 self._drop_writer()
                 raise LoggingFailed(f"audit record could not be written: {type(e).__name__}") from e
             self._frontier = frontier
         return list(range(start, start + len(entries)))
+
+    def _frontier_at_end(self, conn: Connection) -> Frontier:
+        """A copy of the tree's right edge at the log's real end, under the sequencer lock."""
+        if self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQUENCER_LOCK})
+        last = conn.execute(select(func.max(schema.node.c.idx))
+                            .where(schema.node.c.level == 0)).scalar_one()
+        size = 0 if last is None else int(last) + 1
+        if size != self._frontier.size:  # another writer appended meanwhile
+            log.info("audit.tail_reloaded", cached=self._frontier.size, actual=size)
+            self._frontier = Frontier.load(size, self._node)
+        return Frontier(size, list(self._frontier.nodes))
 
     @staticmethod
     def _insert(conn: Connection, start: int, entries: Sequence[AuditEntry],

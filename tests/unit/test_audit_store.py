@@ -4,6 +4,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
@@ -224,17 +225,41 @@ def test_a_checkpoint_that_does_not_match_the_records_is_named(tmp_path, at):
     store.close()
 
 
-def test_concurrent_writer_collision_raises_logging_failed(tmp_path, at):
-    url = f"sqlite:///{tmp_path}/a.db"
-    first, second = SqlAuditStore(url), SqlAuditStore(url)
+def test_two_writers_sharing_a_database_continue_one_tree(db_url, at):
+    """Cluster nodes (or a second process) append to one log: each batch starts at the log's
+    real end, so indexes stay contiguous and the tree never forks."""
+    first, second = SqlAuditStore(db_url), SqlAuditStore(db_url)
     try:
         assert first.append(_record(at, 0)) == 0
-        with pytest.raises(LoggingFailed):
-            second.append(_record(at, 1))  # believes index 0 is still free
-        assert check_integrity(first) == 1
+        assert second.append(_record(at, 1)) == 1  # knew nothing of index 0 when it opened
+        assert first.append_many([_record(at, 2), _record(at, 3)]) == [2, 3]
+        assert second.append(_record(at, 4)) == 4
+        assert check_integrity(first) == 5
+        hashes = [leaf_hash(_record(at, i).canonical_bytes()) for i in range(5)]
+        assert first.root(5) == second.root(5) == root(hashes)
     finally:
         first.close()
         second.close()
+
+
+def test_cluster_nodes_appending_at_once_on_postgresql(at):
+    admin, name, url = _postgres_url()
+    nodes = [SqlAuditStore(url) for _ in range(3)]
+    try:
+        def node_writes(node):
+            return [i for n in range(20) for i in node.append_many(
+                [_record(at, 100 * n + k) for k in range(3)])]
+
+        with ThreadPoolExecutor(3) as pool:
+            written = [i for indexes in pool.map(node_writes, nodes) for i in indexes]
+        assert sorted(written) == list(range(180))
+        assert check_integrity(nodes[0]) == 180
+    finally:
+        for node in nodes:
+            node.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_a_hash_chained_log_of_the_foundation_is_refused_clearly(tmp_path):
