@@ -29,11 +29,16 @@ class ObjectType(StrEnum):
     SERVICE = "SERVICE"
 
 
+def is_identifier_part(text: str) -> bool:
+    """Whether `text` may be one part of an identifier (an instance code, member class, ...)."""
+    return len(text) <= _MAX_PART and _PART.fullmatch(text) is not None
+
+
 def _check_parts(kind: str, parts: tuple[str | None, ...], error: type[InvalidMessage]) -> None:
     for part in parts:
         if part is None:
             continue
-        if len(part) > _MAX_PART or not _PART.fullmatch(part):
+        if not is_identifier_part(part):
             raise error(f"invalid {kind} identifier part {part!r}")
 
 

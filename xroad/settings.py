@@ -74,6 +74,8 @@ class CentralServerSettings(BaseSettings):
     encryption_suite: Suite = Suite.X25519_AES256GCM  # 2: ML-KEM-768 + X25519 hybrid
     ocsp_freshness_s: int = 3600  # oldest OCSP evidence security servers accept
     tsa_urls: tuple[str, ...] = ()  # approved time-stamping authorities, JSON list in env
+    # Approve every registration request without an officer: test instances only.
+    auto_approve: bool = False
     log_json: bool = True
 
     def db_url(self) -> str:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from collections.abc import Callable, Sequence
 
+from fastapi import FastAPI
+
+from xroad.central.globalconf_api import GLOBALCONF_MEDIA_TYPE, globalconf_router
 from xroad.central.service import ConfPublisher, Registry
+from xroad.globalconf.shared_params import ApprovedTsa
 
-GLOBALCONF_MEDIA_TYPE = "application/json"
+__all__ = ["GLOBALCONF_MEDIA_TYPE", "create_central_app"]
 
 
-def create_central_app(publisher: ConfPublisher, registry: Registry) -> FastAPI:
+def create_central_app(publisher: ConfPublisher, registry: Registry,
+                       tsas: Callable[[], Sequence[ApprovedTsa]] = tuple) -> FastAPI:
     app = FastAPI(title="X-Road bus central server", version="1")
 
-    @app.get("/globalconf", response_class=Response)
-    def globalconf() -> Response:
-        """The latest signed global configuration (verify it against the configuration anchor)."""
-        return Response(publisher.current(), media_type=GLOBALCONF_MEDIA_TYPE,
-                        headers={"Cache-Control": "no-store"})
+    app.include_router(globalconf_router(publisher, tsas))
 
     @app.get("/members")
     def members() -> list[dict[str, object]]:

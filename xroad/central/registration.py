@@ -11,7 +11,7 @@ class. Each step is one transaction: a refused request leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
+from xroad.central.errors import Conflict, NotFound
 from xroad.central.models import (
     AuthCert,
     Member,
@@ -35,12 +36,15 @@ from xroad.central.models import (
 )
 from xroad.central.requests import ManagementRequest, RequestKind, SignedRequest, verify_request
 from xroad.clock import Clock
-from xroad.errors import BadRequest, UnknownMember, XRoadError
+from xroad.errors import BadRequest, UnknownMember
 from xroad.identifiers import ClientId, SecurityServerId
 
 log = structlog.get_logger(__name__)
 
 AUTO: Final = "auto-approval"
+
+# Called inside a decision's transaction, so an audit entry commits with it or not at all.
+AuditHook = Callable[[Session, "RequestView"], None]
 
 
 class Origin(StrEnum):
@@ -52,14 +56,6 @@ class Status(StrEnum):
     SUBMITTED = "submitted"  # waiting for its complement or an officer
     APPROVED = "approved"
     REJECTED = "rejected"
-
-
-class Conflict(XRoadError):
-    """The request contradicts the registry (a duplicate, or already in that state)."""
-
-
-class NotFound(XRoadError):
-    """No such request."""
 
 
 @dataclass(frozen=True)
@@ -110,13 +106,14 @@ class Registrations:
         return self._submit(verified.request, Origin.SECURITY_SERVER, "security-server",
                             signed=signed, signer=verified.signer)
 
-    def submit_center(self, request: ManagementRequest, actor: str) -> RequestView:
+    def submit_center(self, request: ManagementRequest, actor: str, *,
+                      audit: AuditHook | None = None) -> RequestView:
         """The same change, asked for by the central administration."""
-        return self._submit(request, Origin.CENTER, actor)
+        return self._submit(request, Origin.CENTER, actor, audit=audit)
 
     def _submit(self, request: ManagementRequest, origin: Origin, actor: str, *,
-                signed: SignedRequest | None = None, signer: ClientId | None = None
-                ) -> RequestView:
+                signed: SignedRequest | None = None, signer: ClientId | None = None,
+                audit: AuditHook | None = None) -> RequestView:
         if request.server.owner.instance != self.instance:
             raise BadRequest(f"{request.server} is not of instance {self.instance}")
         now = _naive(self.clock.now())
@@ -143,8 +140,7 @@ class Registrations:
                 self._apply(s, request)
             log.info("registration.submitted", id=row.id, kind=row.kind, origin=row.origin,
                      server=row.server, client=row.client, status=row.status)
-            s.flush()
-            return _view(row)
+            return self._done(s, row, audit)
 
     def _complement(self, s: Session, row: RegistrationRequest,
                     request: ManagementRequest) -> RegistrationRequest | None:
@@ -177,7 +173,8 @@ class Registrations:
 
     # -- deciding --------------------------------------------------------------------------
 
-    def approve(self, request_id: int, actor: str, comment: str = "") -> RequestView:
+    def approve(self, request_id: int, actor: str, comment: str = "", *,
+                audit: AuditHook | None = None) -> RequestView:
         """An officer approves a server's request: the centre's complement is made and the
         change applied (a centre request waits for the server's own)."""
         now = _naive(self.clock.now())
@@ -201,10 +198,10 @@ class Registrations:
                 self._decide(s, r, actor, now, comment or "approved")
             self._apply(s, request)
             log.info("registration.approved", id=row.id, actor=actor)
-            s.flush()
-            return _view(row)
+            return self._done(s, row, audit)
 
-    def reject(self, request_id: int, actor: str, comment: str) -> RequestView:
+    def reject(self, request_id: int, actor: str, comment: str, *,
+               audit: AuditHook | None = None) -> RequestView:
         if not comment.strip():
             raise BadRequest("say why the request is rejected")
         now = _naive(self.clock.now())
@@ -215,8 +212,15 @@ class Registrations:
             row.events.append(RequestEvent(at=now, actor=actor, action="rejected",
                                            comment=comment))
             log.info("registration.rejected", id=row.id, actor=actor)
-            s.flush()
-            return _view(row)
+            return self._done(s, row, audit)
+
+    @staticmethod
+    def _done(s: Session, row: RegistrationRequest, audit: AuditHook | None) -> RequestView:
+        s.flush()
+        view = _view(row)
+        if audit is not None:
+            audit(s, view)
+        return view
 
     def _pending(self, s: Session, request_id: int) -> RegistrationRequest:
         row = s.get(RegistrationRequest, request_id)

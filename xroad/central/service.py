@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -26,15 +25,15 @@ from xroad.central.models import (
     ServerClient,
     Subsystem,
 )
+from xroad.central.publisher import ConfPublisher
 from xroad.central.seed import InstanceSeed
-from xroad.clock import Clock
 from xroad.encryption import RecipientKey, Suite
 from xroad.errors import UnknownMember
-from xroad.globalconf import codec
 from xroad.globalconf.model import GlobalConf, MemberInfo, SecurityServerInfo
 from xroad.globalconf.model import GlobalGroup as GlobalGroupInfo
 from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
-from xroad.signing.signer import Signer
+
+__all__ = ["ConfPublisher", "Registry"]  # ConfPublisher lives in publisher.py now
 
 log = structlog.get_logger(__name__)
 
@@ -187,27 +186,3 @@ class Registry:
         with Session(self._engine) as s, s.begin():
             s.add(PublishedConf(version=version, generated_at=at,
                                 content_sha256=hashlib.sha256(content).hexdigest()))
-
-
-@dataclass
-class ConfPublisher:
-    """Generates the signed global configuration; servers download the latest one."""
-
-    registry: Registry
-    signer: Signer
-    clock: Clock
-    validity: timedelta
-    _signed: bytes = field(default=b"", init=False)
-
-    def publish(self) -> bytes:
-        at = self.clock.now()
-        version = self.registry.latest_version() + 1
-        conf = self.registry.snapshot(version, at, self.validity)
-        content = codec.encode(conf)
-        self.registry.record_published(version, at, content)
-        self._signed = codec.sign(content, self.signer)
-        log.info("globalconf.published", version=version, expires_at=conf.expires_at.isoformat())
-        return self._signed
-
-    def current(self) -> bytes:
-        return self._signed or self.publish()

@@ -179,6 +179,8 @@ def _banner(layout: DemoLayout, ports: DemoPorts) -> None:
 The demo instance {load_demo_seed().instance} is ready.
 
   central server            http://127.0.0.1:{ports.central}   (global configuration: /globalconf)
+  central admin API         http://127.0.0.1:{ports.central}/api/v1 (OpenAPI: /docs); keys in \
+{layout.central}/: admin-api-key, officer-api-key, auditor-api-key
 """ + "\n".join(
         f"  security server {s.id!s:<20} client {'http://127.0.0.1:' + str(s.client_port):<24}"
         f" server https://127.0.0.1:{s.server_port}" for s in servers(ports)) + "\n" + "\n".join(

@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 from xroad import __version__
-from xroad.cli import acl, audit, keys, pki, serve
+from xroad.cli import (
+    acl,
+    audit,
+    central_keys,
+    globalconf,
+    init,
+    keys,
+    members,
+    pki,
+    registration,
+    serve,
+    server,
+)
 
 app = typer.Typer(no_args_is_help=True, help="X-Road-compatible data-exchange bus.",
                   pretty_exceptions_enable=False)
@@ -17,6 +29,13 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(acl.app, name="acl")
 app.add_typer(pki.app, name="pki")
 app.add_typer(audit.app, name="audit")
+app.command("init")(init.init)
+app.add_typer(members.member_app, name="member")
+app.add_typer(members.subsystem_app, name="subsystem")
+app.add_typer(registration.app, name="registration")
+app.add_typer(server.app, name="server")
+app.add_typer(globalconf.app, name="globalconf")
+app.add_typer(central_keys.app, name="central-api-key")
 
 
 @app.command()

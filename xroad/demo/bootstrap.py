@@ -18,9 +18,11 @@ from keys import sealed
 from keys.devpki import DevCa, ensure_dev_ca, new_key
 from keys.token import SoftwareToken
 from xroad.access import AccessRight, Endpoint
-from xroad.central.runner import CONF_SIGNING_LABEL
+from xroad.central.bootstrap import ensure_conf_signing_key
 from xroad.central.seed import InstanceSeed, parse_seed
 from xroad.central.service import Registry
+from xroad.clock import FixedClock
+from xroad.demo.admin_keys import ensure_central_admin_keys
 from xroad.demo.topology import (
     ADAPTERS,
     PORTAL,
@@ -81,12 +83,9 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> N
         path.mkdir(parents=True, exist_ok=True)
     ca = ensure_dev_ca(layout.pki, seed.instance, pin, at,
                        ocsp_url=f"http://127.0.0.1:{ports.ocsp}")
-    central_token = SoftwareToken(layout.central / "token")
-    if not central_token.key_path(CONF_SIGNING_LABEL).exists():
-        key = new_key()
-        cert = ca.issue_conf_signing_cert(seed.instance, key.public_key(), at)
-        central_token.store(CONF_SIGNING_LABEL, key, [cert, *ca.chain], pin)
-    conf_cert = central_token.unlock(CONF_SIGNING_LABEL, pin).certificate
+    conf_cert = ensure_conf_signing_key(
+        SoftwareToken(layout.central / "token"), pin, seed.instance, at,
+        issue=lambda key, when: [ca.issue_conf_signing_cert(seed.instance, key, when), *ca.chain])
     layout.anchor.write_bytes(ConfigurationAnchor(
         seed.instance, f"http://127.0.0.1:{ports.central}/globalconf", (conf_cert,)).encode())
 
@@ -105,6 +104,8 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> N
         _write_serverconf(directory / SERVERCONF_FILE,
                           _serverconf(server, hosted[server.id], ports))
     registry.close()
+    ensure_central_admin_keys(layout.central, f"sqlite:///{layout.central / 'central.db'}",
+                              FixedClock(at))
 
 
 def _write_serverconf(path: Path, demo: ServerConf) -> None:
