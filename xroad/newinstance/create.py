@@ -85,7 +85,7 @@ def _build(plan: InstancePlan, work: InstanceLayout, final: InstanceLayout, pin:
            at: datetime, xroad: str, progress: Progress) -> CreatedInstance:
     pin_stored = pin is None
     token_pin = secrets.token_urlsafe(_PIN_BYTES) if pin is None else pin
-    for directory in (work.central, work.secrets, work.env_file("x").parent):
+    for directory in (work.central, work.secrets, work.env_dir):
         directory.mkdir(mode=0o700)
     if isinstance(plan.trust, DevPki):
         cas, tsas, issue = _dev_pki(plan, plan.trust, work, token_pin, at, progress)
@@ -155,6 +155,8 @@ def _registry(plan: InstancePlan, work: InstanceLayout, cas: Sequence[ApprovedCa
         progress(f"approved CA: {ca.name} (OCSP {ca.ocsp_url})")
     for tsa in tsas:
         progress(f"approved time-stamping authority: {tsa.url}")
+    if admin_key:
+        progress(f"first administrator API key: {work.admin_key_file.relative_to(work.root)}")
     return admin_key
 
 

@@ -67,8 +67,12 @@ class InstanceLayout:
     def next_steps(self) -> Path:
         return self.root / NEXT_STEPS_FILE
 
+    @property
+    def env_dir(self) -> Path:
+        return self.root / "env"
+
     def env_file(self, component: str) -> Path:
-        return self.root / "env" / f"{component}.env"
+        return self.env_dir / f"{component}.env"
 
     def start_script(self, component: str) -> Path:
         return self.root / f"start-{component}.sh"
