@@ -62,6 +62,10 @@ class RecipientKey:
     suite: Suite
     public_bytes: bytes  # X25519: 32 raw bytes; hybrid: ML-KEM-768 (1184) then X25519 (32)
 
+    def validate(self) -> None:
+        """Raise `DecryptionFailed` unless the bytes are a public key of the suite."""
+        self._public()
+
     def _public(self) -> x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey:
         try:
             if self.suite is Suite.X25519_AES256GCM:

@@ -1,6 +1,7 @@
 """The registration workflow over a real (SQLite) registry: signed requests, matching from
 both sides, officer decisions, auto-approval, and refusals that leave nothing behind."""
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from xroad.central.requests import (
 from xroad.central.seed import InstanceSeed, MemberSeed
 from xroad.central.service import Registry
 from xroad.clock import FixedClock
+from xroad.encryption import Suite, keypair_from_seed
 from xroad.errors import (
     BadRequest,
     CertificateError,
@@ -227,3 +229,35 @@ def test_a_request_for_an_unknown_member_or_server_is_refused(world):
                                        SecurityServerId.parse("LA/GOV/X/ss1"),
                                        world["clock"].now(), address="https://x"), "admin-1")
     assert _count(world) == 0
+
+
+def test_a_servers_encryption_keys_are_registered_with_its_certificate(world):
+    keys = tuple(keypair_from_seed(bytes(range(96)), suite).recipient for suite in Suite)
+    request = new_request(RequestKind.AUTH_CERT_REGISTRATION, SS2, world["clock"].now(),
+                          auth_cert=world["auth"].certificate, encryption_keys=keys)
+    assert ManagementRequest.parse(request.payload()) == request
+    signed = sign_request(request, world["signer"], list(world["signer"].chain),
+                          world["clock"].now(), auth_signer=world["auth"])
+    flow = world["flow"]
+    flow.approve(flow.submit_signed(signed, world["cas"]).id, "officer-1")
+    flow.approve(flow.submit_signed(_signed(world, RequestKind.ADDRESS_CHANGE,
+                                            address="https://10.0.0.2:5500"), world["cas"]).id,
+                 "officer-1")
+    [server] = [s for s in _conf(world).security_servers if s.id == SS2]
+    assert server.encryption_keys == keys
+
+
+def test_encryption_keys_travel_only_with_a_certificate_and_must_be_keys(world):
+    key = keypair_from_seed(bytes(96), Suite.X25519_AES256GCM).recipient
+    with pytest.raises(BadRequest, match="with an authentication certificate"):
+        new_request(RequestKind.ADDRESS_CHANGE, SS2, world["clock"].now(),
+                    address="https://x", encryption_keys=(key,))
+    with pytest.raises(BadRequest, match="one encryption key per suite"):
+        new_request(RequestKind.AUTH_CERT_REGISTRATION, SS2, world["clock"].now(),
+                    auth_cert=world["auth"].certificate, encryption_keys=(key, key))
+    good = new_request(RequestKind.AUTH_CERT_REGISTRATION, SS2, world["clock"].now(),
+                       auth_cert=world["auth"].certificate, encryption_keys=(key,))
+    bad = good.payload().replace(base64.b64encode(key.public_bytes),
+                                 base64.b64encode(b"\x00" * 7))
+    with pytest.raises(BadRequest, match="malformed"):
+        ManagementRequest.parse(bad)

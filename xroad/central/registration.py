@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from xroad.central.errors import Conflict, NotFound
 from xroad.central.models import (
     AuthCert,
+    EncryptionKey,
     Member,
     MemberClass,
     RegistrationRequest,
@@ -296,6 +297,12 @@ class Registrations:
                 raise BadRequest("an authentication certificate registration names no certificate")
             der = request.auth_cert.public_bytes(serialization.Encoding.DER)
             server.auth_certs.append(AuthCert(sha256=hashlib.sha256(der).hexdigest(), der=der))
+            for key in request.encryption_keys:
+                for old in [k for k in server.encryption_keys if k.suite == int(key.suite)]:
+                    server.encryption_keys.remove(old)
+                s.flush()
+                server.encryption_keys.append(EncryptionKey(suite=int(key.suite),
+                                                            public_key=key.public_bytes))
             return
         if server is None:
             raise UnknownMember(f"security server {request.server} is no longer registered")

@@ -22,7 +22,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from xroad.clock import require_aware
-from xroad.errors import BadRequest, CertificateError, InvalidSignature, MalformedSignature
+from xroad.encryption import RecipientKey, Suite
+from xroad.errors import (
+    BadRequest,
+    CertificateError,
+    DecryptionFailed,
+    InvalidSignature,
+    MalformedSignature,
+)
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.messages import untrusted_json as uj
 from xroad.signing.certpath import verify_chain
@@ -65,9 +72,15 @@ class ManagementRequest:
     address: str | None = None
     auth_cert: x509.Certificate | None = None
     nonce: str = ""
+    # With an authentication certificate: the server's public message-encryption keys.
+    encryption_keys: tuple[RecipientKey, ...] = ()
 
     def __post_init__(self) -> None:
         require_aware(self.created_at)
+        if self.encryption_keys and self.kind not in NEEDS_CERT:
+            raise BadRequest("encryption keys are registered with an authentication certificate")
+        if len({k.suite for k in self.encryption_keys}) != len(self.encryption_keys):
+            raise BadRequest("one encryption key per suite")
         for needed, value, what in ((NEEDS_CLIENT, self.client, "client"),
                                     (NEEDS_ADDRESS, self.address, "address"),
                                     (NEEDS_CERT, self.auth_cert, "authentication certificate")):
@@ -95,6 +108,9 @@ class ManagementRequest:
             "auth_cert": None if self.auth_cert is None else base64.b64encode(
                 _der(self.auth_cert)).decode(),
             "created_at": self.created_at.isoformat(), "nonce": self.nonce,
+            "encryption_keys": [{"suite": int(k.suite),
+                                 "public_key": base64.b64encode(k.public_bytes).decode()}
+                                for k in self.encryption_keys],
         }, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
@@ -114,7 +130,8 @@ class ManagementRequest:
                 client=None if client is None else ClientId.parse(client), address=address,
                 auth_cert=None if cert_b64 is None else x509.load_der_x509_certificate(
                     base64.b64decode(cert_b64, validate=True)),
-                nonce=uj.text(doc, "nonce"))
+                nonce=uj.text(doc, "nonce"),
+                encryption_keys=_encryption_keys(doc.get("encryption_keys", [])))
         except (KeyError, TypeError, ValueError, binascii.Error) as e:
             raise BadRequest(f"management request is malformed: {e}") from e
         if request.payload() != payload:
@@ -127,6 +144,25 @@ class ManagementRequest:
                 else str(self.client), self.address, self.auth_cert_sha256)
 
 
+def _encryption_keys(items: object) -> tuple[RecipientKey, ...]:
+    if not isinstance(items, list) or len(items) > 8:
+        raise BadRequest("encryption_keys must be a short list")
+    keys = []
+    for item in items:
+        doc = uj.obj(item)
+        suite = doc.get("suite")
+        if not isinstance(suite, int) or isinstance(suite, bool):
+            raise BadRequest("an encryption key's suite is a number")
+        key = RecipientKey(Suite(suite), base64.b64decode(uj.text(doc, "public_key"),
+                                                          validate=True))
+        try:
+            key._public()
+        except DecryptionFailed as e:
+            raise BadRequest(str(e)) from e
+        keys.append(key)
+    return tuple(keys)
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     payload: bytes
@@ -136,9 +172,10 @@ class SignedRequest:
 
 def new_request(kind: RequestKind, server: SecurityServerId, at: datetime, *,
                 client: ClientId | None = None, address: str | None = None,
-                auth_cert: x509.Certificate | None = None) -> ManagementRequest:
+                auth_cert: x509.Certificate | None = None,
+                encryption_keys: tuple[RecipientKey, ...] = ()) -> ManagementRequest:
     return ManagementRequest(kind, server, at, client, address, auth_cert,
-                             secrets.token_hex(16))
+                             secrets.token_hex(16), encryption_keys)
 
 
 def sign_request(request: ManagementRequest, signer: Signer, chain: list[x509.Certificate],

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from keys.encryption_seed import encryption_keypairs
 from keys.token import SoftwareSigner, SoftwareToken
 from xroad.central.requests import (
     ManagementRequest,
@@ -106,8 +107,9 @@ def register(
               signer)
         return
     auth = _unlock(token, AUTH_KEY_LABEL, pin, "authentication key")
+    keys = tuple(p.recipient for p in encryption_keypairs(token.directory, pin))
     _send(central, _request(RequestKind.AUTH_CERT_REGISTRATION, server_id,
-                            auth_cert=auth.certificate), signer, auth,
+                            auth_cert=auth.certificate, encryption_keys=keys), signer, auth,
           may_exist=address is not None)
     if address is not None:
         _send(central, _request(RequestKind.ADDRESS_CHANGE, server_id, address=address), signer)

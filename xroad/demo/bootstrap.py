@@ -5,7 +5,6 @@ Everything is created on first run and reused afterwards; only addresses (ports)
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -14,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from keys import sealed
 from keys.devpki import DevCa, ensure_dev_ca, new_key
+from keys.encryption_seed import encryption_keypairs
 from keys.token import SoftwareToken
 from xroad.access import AccessRight, Endpoint
 from xroad.central.bootstrap import ensure_conf_signing_key
@@ -31,12 +30,10 @@ from xroad.demo.topology import (
     DemoServer,
     servers,
 )
-from xroad.encryption import SEED_SIZE, Suite, keypair_from_seed
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.identifiers import ClientId, GlobalGroupId
 from xroad.proxy.runner import (
     AUTH_KEY_LABEL,
-    ENCRYPTION_SEED_FILE,
     SERVERCONF_FILE,
     signing_label,
 )
@@ -123,12 +120,8 @@ def _register(registry: Registry, server: DemoServer, token_dir: Path, pin: str)
     auth = SoftwareToken(token_dir).unlock(AUTH_KEY_LABEL, pin).certificate
     registry.set_server_address(server.id, f"https://127.0.0.1:{server.server_port}")
     registry.add_auth_cert(server.id, auth)
-    seed_path = token_dir / ENCRYPTION_SEED_FILE
-    if not seed_path.exists():
-        sealed.seal(seed_path, os.urandom(SEED_SIZE), pin)
-    secret = sealed.unseal(seed_path, pin)
-    for suite in Suite:
-        registry.set_encryption_key(server.id, keypair_from_seed(secret, suite).recipient)
+    for pair in encryption_keypairs(token_dir, pin):
+        registry.set_encryption_key(server.id, pair.recipient)
 
 
 def _server_token(directory: Path, server: DemoServer, clients: tuple[ClientId, ...], ca: DevCa,

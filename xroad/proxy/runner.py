@@ -25,13 +25,14 @@ from audit.group_commit import GroupCommitter
 from audit.store import SqlAuditStore
 from audit.subjects import SubjectIndex
 from keys import sealed
+from keys.encryption_seed import encryption_keypairs
 from keys.ocsp import OcspCache, fetch_ocsp
 from keys.pkcs11_token import Pkcs11Token
 from keys.profiles import KeyUsage
 from keys.token import SoftwareToken, TokenLocked
 from keys.tsa import request_timestamp
 from xroad.clock import Clock, SystemClock
-from xroad.encryption import KeyPair, Suite, key_id, keypair_from_seed
+from xroad.encryption import KeyPair, key_id
 from xroad.errors import OutdatedGlobalConf, TransportError, XRoadError
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.globalconf.model import GlobalConf
@@ -57,7 +58,6 @@ from xroad.signing.signer import Signer
 log = structlog.get_logger(__name__)
 
 AUTH_KEY_LABEL = "auth"
-ENCRYPTION_SEED_FILE = "encryption.seed"
 SERVERCONF_FILE = "serverconf.toml"
 AUDIT_LOG_SEED_FILE = "audit-log.seed"
 AUDIT_LOG_PUBLIC_KEY_FILE = "audit-log.pub"
@@ -241,9 +241,7 @@ async def _start_admin(settings: SecurityServerSettings, checkpointer: Checkpoin
 
 
 def _encryption_keys(token: SoftwareToken, pin: str) -> dict[bytes, KeyPair]:
-    seed = sealed.unseal(token.directory / ENCRYPTION_SEED_FILE, pin)
-    pairs = [keypair_from_seed(seed, suite) for suite in Suite]
-    return {key_id(p.public_bytes): p for p in pairs}
+    return {key_id(p.public_bytes): p for p in encryption_keypairs(token.directory, pin)}
 
 
 def _tls_trust(confs: GlobalConfClient, settings: SecurityServerSettings) -> str:
