@@ -1,4 +1,4 @@
-"""`xroad pki issue`: certificates from CSRs with the dev PKI, ready for `xroad keys import-cert`."""
+"""`xroad pki issue`: certificates from CSRs with the dev PKI, for `xroad keys import-cert`."""
 
 from datetime import UTC, datetime
 from pathlib import Path
