@@ -261,3 +261,13 @@ def test_encryption_keys_travel_only_with_a_certificate_and_must_be_keys(world):
                                  base64.b64encode(b"\x00" * 7))
     with pytest.raises(BadRequest, match="malformed"):
         ManagementRequest.parse(bad)
+
+
+def test_the_same_request_is_not_made_twice_while_it_waits(world):
+    flow = world["flow"]
+    first = flow.submit_signed(_signed(world, RequestKind.AUTH_CERT_REGISTRATION,
+                                       auth_cert=world["auth"].certificate), world["cas"])
+    with pytest.raises(Conflict, match=f"waiting already \\(request {first.id}\\)"):
+        flow.submit_signed(_signed(world, RequestKind.AUTH_CERT_REGISTRATION,
+                                   auth_cert=world["auth"].certificate), world["cas"])
+    assert _count(world) == 1

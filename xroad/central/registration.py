@@ -120,6 +120,7 @@ class Registrations:
         now = _naive(self.clock.now())
         with Session(self.engine) as s, s.begin():
             self._check(s, request)
+            self._check_not_waiting(s, request, origin)
             row = RegistrationRequest(
                 kind=str(request.kind), origin=str(origin), server=str(request.server),
                 client=None if request.client is None else str(request.client),
@@ -161,6 +162,17 @@ class Registrations:
         for r in (row, complement):
             self._decide(s, r, actor, now, "matched by the complementary request")
         self._apply(s, ManagementRequest.parse(row.payload))
+
+    @staticmethod
+    def _check_not_waiting(s: Session, request: ManagementRequest, origin: Origin) -> None:
+        """The same request from the same side, still waiting, is not made twice."""
+        for waiting in s.scalars(select(RegistrationRequest).where(
+                RegistrationRequest.status == str(Status.SUBMITTED),
+                RegistrationRequest.origin == str(origin),
+                RegistrationRequest.kind == str(request.kind),
+                RegistrationRequest.server == str(request.server))):
+            if ManagementRequest.parse(waiting.payload).key() == request.key():
+                raise Conflict(f"the same request is waiting already (request {waiting.id})")
 
     def _auto(self, s: Session, request: ManagementRequest) -> bool:
         if self.auto_approve:
