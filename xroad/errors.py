@@ -62,6 +62,10 @@ class UnknownMember(XRoadError):
     """The client or provider is not a member of the instance (or not on this server)."""
 
 
+class UnknownInstance(UnknownMember):
+    """The identifier names an X-Road instance that is neither ours nor a federated one."""
+
+
 class UnknownService(XRoadError):
     """No such service is known for the provider."""
 

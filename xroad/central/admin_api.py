@@ -35,6 +35,7 @@ from xroad.central.admin_auth import (
     Role,
 )
 from xroad.central.admin_http import BodyLimit, guard, install_error_handlers
+from xroad.central.federation import AnchorView, TrustedAnchors
 from xroad.central.members import Members, MemberView
 from xroad.central.registration import Registrations, RequestView, Status
 from xroad.central.requests import RequestKind, SignedRequest, new_request
@@ -58,6 +59,7 @@ class AdminServices:
     trail: AdminAuditTrail
     clock: Clock
     authenticators: tuple[Authenticator, ...]
+    anchors: TrustedAnchors
     on_change: Callable[[], None] = field(default=_no_change)
 
 
@@ -69,7 +71,7 @@ def admin_services(engine: Engine, clock: Clock, instance: str, *, auto_approve:
     return AdminServices(Members(engine, instance, clock),
                          Registrations(engine, clock, instance, auto_approve), keys,
                          AdminAuditTrail(engine), clock, (keys, *extra_authenticators),
-                         on_change)
+                         TrustedAnchors(engine, instance, clock), on_change)
 
 
 class _Body(BaseModel):
@@ -115,6 +117,11 @@ class SignedRequestIn(_Body):
         default=None, description="base64 CMS by the new authentication key")
 
 
+class AnchorIn(_Body):
+    anchor: str = Field(max_length=32 * 1024,
+                        description="The partner instance's configuration anchor file (JSON text)")
+
+
 class KeyIn(_Body):
     role: Role
     name: str = Field(max_length=255)
@@ -150,6 +157,13 @@ def request_json(view: RequestView) -> dict[str, Any]:
         "decided_by": view.decided_by, "complement_id": view.complement_id,
         "history": [{"at": _time(at), "actor": actor, "action": action, "comment": comment}
                     for at, actor, action, comment in view.events]}
+
+
+def _anchor_json(view: AnchorView) -> dict[str, Any]:
+    return {"instance": view.instance, "download_url": view.download_url,
+            "anchor_sha256": view.sha256,
+            "verification_cert_sha256": list(view.verification_cert_sha256),
+            "added_at": _time(view.added_at), "added_by": view.added_by}
 
 
 def _member_json(view: MemberView) -> dict[str, Any]:
@@ -295,6 +309,25 @@ def create_admin_router(api: AdminServices) -> APIRouter:  # noqa: PLR0915 - one
             else _b64(body.proof_of_possession, "proof_of_possession"))
         view = api.registrations.submit_signed(signed, api.members.approved_cas())
         return request_json(changed(view))
+
+    @router.get("/trusted-anchors")
+    def trusted_anchors(_: Reader) -> list[dict[str, Any]]:
+        """Anchors of the instances this one federates with (ADR 0008)."""
+        return [_anchor_json(v) for v in api.anchors.list()]
+
+    @router.post("/trusted-anchors", status_code=201)
+    def add_trusted_anchor(body: AnchorIn, caller: Admin) -> dict[str, Any]:
+        """Trust another instance: its configuration appears to this instance's security
+        servers through the next global configuration. Replaces an earlier anchor of it."""
+        view = api.anchors.add(body.anchor.encode(), caller)
+        api.on_change()
+        return _anchor_json(view)
+
+    @router.delete("/trusted-anchors/{instance}")
+    def remove_trusted_anchor(instance: str, caller: Admin) -> dict[str, Any]:
+        view = api.anchors.remove(instance, caller)
+        api.on_change()
+        return _anchor_json(view)
 
     @router.get("/api-keys")
     def list_keys(_: Admin) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ def globalconf_router(publisher: ConfPublisher,
             "expires_at": conf.expires_at.isoformat(),
             "signing_key": _key(latest.signing_cert),
             "next_keys": [_key(c) for c in latest.next_certs],
+            "federated_instances": [a.instance for a in conf.federated_anchors],
         }
 
     return router

@@ -192,3 +192,15 @@ class TimestampingAuthority(Base):
     name: Mapped[str] = mapped_column(String(1000))
     url: Mapped[str] = mapped_column(String(1000), unique=True)
     der: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class TrustedAnchor(Base):
+    """The configuration anchor of another instance this one federates with (X-Road: trusted
+    anchor), kept as uploaded; its instance, URL and keys go into global configuration."""
+
+    __tablename__ = "trusted_anchor"
+    instance: Mapped[str] = mapped_column(String(255), primary_key=True)
+    anchor: Mapped[bytes] = mapped_column(LargeBinary)  # the anchor file's exact bytes
+    sha256: Mapped[str] = mapped_column(String(64))  # of those bytes, as X-Road shows it
+    added_at: Mapped[datetime]
+    added_by: Mapped[str] = mapped_column(String(255))

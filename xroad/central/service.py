@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from xroad.central.database import migrate
+from xroad.central.federation import stored_anchors
 from xroad.central.models import (
     ApprovedCa,
     AuthCert,
@@ -176,6 +177,7 @@ class Registry:
                 global_groups=tuple(GlobalGroupInfo(
                     GlobalGroupId(self.instance, g.code), g.description,
                     frozenset(ClientId.parse(m.client) for m in g.members)) for g in groups),
+                federated_anchors=stored_anchors(s),
             )
 
     def latest_version(self) -> int:

@@ -14,17 +14,17 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from xroad.clock import SystemClock
-from xroad.demo.bootstrap import DemoLayout, bootstrap, load_demo_seed
+from xroad.demo.bootstrap import DemoLayout, DemoSeed, bootstrap, load_demo
 from xroad.demo.supervisor import StartupFailed, Supervisor
 from xroad.demo.topology import (
-    ADAPTERS,
-    DEFAULT_PORTS,
-    PORTAL,
+    MN_DEMO,
     DemoPorts,
+    DemoTopology,
     free_ports,
     ports_in_use,
     servers,
 )
+from xroad.errors import XRoadError
 
 DEMO_PERSON = "УБ99112233"
 AUDITOR_KEY_FILE = "auditor-api-key"  # read by `xroad audit export` to seal a checkpoint
@@ -35,25 +35,34 @@ class DemoSettings(BaseSettings):
 
     token_pin: SecretStr = SecretStr("demo-token-pin")  # TEST ONLY: the demo's software tokens
     globalconf_refresh_s: float = 60.0
+    # Another instance's demo (e.g. for federation): a seed file with a [demo] table; its
+    # instance code is the seed's. None: the embedded MN demo.
+    seed: Path | None = None
 
 
 def run_demo(data_dir: Path, *, free_ports: bool) -> int:
     settings = DemoSettings()
-    ports = _choose_ports(free_ports)
+    try:
+        demo = load_demo(settings.seed)
+    except (OSError, XRoadError) as e:
+        typer.echo(f"Cannot use the demo seed {settings.seed}: {e}", err=True)
+        return 2
+    ports = _choose_ports(free_ports, demo.topology)
     if ports is None:
         return 2
     layout = DemoLayout(data_dir)
     first_run = not (layout.pki / "ca-chain.pem").exists()
-    typer.echo(("Creating" if first_run else "Reusing") + f" demo data in {data_dir}/ ...")
+    typer.echo(("Creating" if first_run else "Reusing")
+               + f" demo data of instance {demo.seed.instance} in {data_dir}/ ...")
     pin = settings.token_pin.get_secret_value()
-    bootstrap(layout, ports, pin, SystemClock().now())
+    bootstrap(layout, ports, pin, SystemClock().now(), demo)
     supervisor = Supervisor(layout.logs)
     # `kill`, `timeout` and service managers send SIGTERM: stop the children as for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _start(supervisor, layout, ports, settings)
-        _write_instance(layout, ports)
-        _banner(layout, ports)
+        _start(supervisor, layout, ports, settings, demo)
+        _write_instance(layout, ports, demo)
+        _banner(layout, ports, demo.topology)
         reported: set[str] = set()
         while not supervisor.all_exited():
             for child in supervisor.newly_exited(reported):
@@ -88,21 +97,23 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _choose_ports(free: bool) -> DemoPorts | None:
-    if free:
-        return free_ports()
-    busy = ports_in_use(DEFAULT_PORTS)
+def _choose_ports(free: bool, topology: DemoTopology) -> DemoPorts | None:
+    if free or topology.default_ports is None:
+        if not free:
+            typer.echo(f"The {topology.instance} demo has no default ports: picking free ones.")
+        return free_ports(topology)
+    busy = ports_in_use(topology.default_ports)
     if busy:
         typer.echo(f"Port(s) {', '.join(map(str, busy))} are in use on 127.0.0.1. Stop what holds "
                    "them (an earlier `make run`?) or start with `xroad demo --free-ports`.",
                    err=True)
         return None
-    return DEFAULT_PORTS
+    return topology.default_ports
 
 
 def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
-           settings: DemoSettings) -> None:
-    seed = load_demo_seed()
+           settings: DemoSettings, demo: DemoSeed) -> None:
+    seed, topology = demo.seed, demo.topology
     pin = settings.token_pin.get_secret_value()
     pki_env = {"XROAD_PKI_DIR": str(layout.pki), "XROAD_PKI_TOKEN_PIN": pin}
     for name, port in (("ocsp", ports.ocsp), ("tsa", ports.tsa)):
@@ -115,14 +126,14 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
         "XROAD_CS_TOKEN_PIN": pin, "XROAD_CS_PORT": str(ports.central),
         "XROAD_CS_TSA_URLS": json.dumps([f"http://127.0.0.1:{ports.tsa}"])})
     supervisor.wait_healthy(central, f"http://127.0.0.1:{ports.central}/health")
-    for adapter, port in zip(ADAPTERS, ports.adapters, strict=True):
+    for adapter, port in zip(topology.adapters, ports.adapters, strict=True):
         typer.echo(f"Starting {adapter.name} registry ...")
         child = supervisor.start(f"{adapter.name}-registry", [
             "serve", "adapter", adapter.name, "--port", str(port)], {
             f"XROAD_{adapter.name.upper()}_DATABASE_URL":
                 f"sqlite:///{layout.adapters / (adapter.name + '.db')}"})
         supervisor.wait_healthy(child, f"http://127.0.0.1:{port}/health")
-    for server in servers(ports):
+    for server in servers(ports, topology):
         typer.echo(f"Starting security server {server.id} ...")
         directory = layout.server_dir(server)
         child = supervisor.start(f"ss-{server.dir_name}", ["serve", "security-server"], {
@@ -139,8 +150,8 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
         supervisor.wait_healthy(child, f"http://127.0.0.1:{server.client_port}/health")
 
 
-def _write_instance(layout: DemoLayout, ports: DemoPorts) -> None:
-    seed = load_demo_seed()
+def _write_instance(layout: DemoLayout, ports: DemoPorts, demo: DemoSeed) -> None:
+    seed, topology = demo.seed, demo.topology
     hosted = {s.id: s.clients for s in seed.servers}
     doc = {
         "instance": seed.instance,
@@ -150,13 +161,14 @@ def _write_instance(layout: DemoLayout, ports: DemoPorts) -> None:
              "server_url": f"https://127.0.0.1:{s.server_port}",
              "admin_url": f"http://127.0.0.1:{s.admin_port}",
              "clients": [str(c) for c in hosted[s.id]]}
-            for s in servers(ports)],
+            for s in servers(ports, topology)],
         "adapters": {
             a.name: {"subsystem": str(a.subsystem), "url": f"http://127.0.0.1:{port}",
                      "soap_services": list(a.soap_services),
                      "rest_services": list(a.rest_services)}
-            for a, port in zip(ADAPTERS, ports.adapters, strict=True)},
-        "demo_client": {"subsystem": str(PORTAL), "security_server": str(servers(ports)[0].id)},
+            for a, port in zip(topology.adapters, ports.adapters, strict=True)},
+        "demo_client": {"subsystem": str(topology.portal),
+                        "security_server": str(servers(ports, topology)[0].id)},
         "trust_services": {"ca_certs": str(layout.pki / "ca-chain.pem"),
                            "ocsp_url": f"http://127.0.0.1:{ports.ocsp}",
                            "tsa_url": f"http://127.0.0.1:{ports.tsa}"},
@@ -167,45 +179,58 @@ def _write_instance(layout: DemoLayout, ports: DemoPorts) -> None:
     tmp.replace(layout.root / "instance.json")
 
 
-def _banner(layout: DemoLayout, ports: DemoPorts) -> None:
-    consumer = servers(ports)[0]
+def _banner(layout: DemoLayout, ports: DemoPorts, topology: DemoTopology) -> None:
+    consumer = servers(ports, topology)[0]
     client_url = f"http://127.0.0.1:{consumer.client_port}"
-    civil = ADAPTERS[0]
-    rest_url = (f"{client_url}/r1/{civil.subsystem}/persons/{quote(DEMO_PERSON, safe='')}")
-    # A fresh message id per paste: a security server refuses a reused one (replay).
-    soap = SOAP_EXAMPLE.format(person=DEMO_PERSON).replace(
-        "demo-0001", "$(cat /proc/sys/kernel/random/uuid)")
     typer.echo(f"""
-The demo instance {load_demo_seed().instance} is ready.
+The demo instance {topology.instance} is ready.
 
   central server            http://127.0.0.1:{ports.central}   (global configuration: /globalconf)
   central admin API         http://127.0.0.1:{ports.central}/api/v1 (OpenAPI: /docs); keys in \
 {layout.central}/: admin-api-key, officer-api-key, auditor-api-key
 """ + "\n".join(
         f"  security server {s.id!s:<20} client {'http://127.0.0.1:' + str(s.client_port):<24}"
-        f" server https://127.0.0.1:{s.server_port}" for s in servers(ports)) + "\n" + "\n".join(
+        f" server https://127.0.0.1:{s.server_port}" for s in servers(ports, topology))
+        + "\n" + "\n".join(
         f"  {a.name} registry ({a.subsystem})  http://127.0.0.1:{p}"
-        for a, p in zip(ADAPTERS, ports.adapters, strict=True)) + f"""
+        for a, p in zip(topology.adapters, ports.adapters, strict=True)) + f"""
 
   dev PKI OCSP responder    http://127.0.0.1:{ports.ocsp}
   dev PKI time-stamping     http://127.0.0.1:{ports.tsa}   (RFC 3161)
-  admin API (access rights) {", ".join(f"http://127.0.0.1:{s.admin_port}" for s in servers(ports))}
+  admin API (access rights) {", ".join(f"http://127.0.0.1:{s.admin_port}"
+                                       for s in servers(ports, topology))}
                             API keys in {layout.root}/ss/<server>/: admin-api-key,
                             observer-api-key, auditor-api-key, data-access-api-key
   instance description      {layout.root / 'instance.json'}
   logs                      {layout.logs}/
+{_examples(client_url, topology)}
+Press Ctrl-C to stop.""")
 
+
+def _examples(client_url: str, topology: DemoTopology) -> str:
+    """Copy-paste requests from the demo client to the first registry (SOAP: MN's only)."""
+    if not topology.adapters or not topology.adapters[0].rest_services:
+        return ""
+    civil = topology.adapters[0]
+    rest_url = (f"{client_url}/r1/{civil.subsystem}/{civil.rest_services[0]}/"
+                f"{quote(DEMO_PERSON, safe='')}")
+    text = f"""
 Try it (REST, X-Road message protocol r1):
 
-  curl -H 'X-Road-Client: {PORTAL}' \\
+  curl -H 'X-Road-Client: {topology.portal}' \\
     '{rest_url}'
-
+"""
+    if topology != MN_DEMO:  # the SOAP example names MN's identifiers
+        return text
+    # A fresh message id per paste: a security server refuses a reused one (replay).
+    soap = SOAP_EXAMPLE.format(person=DEMO_PERSON).replace(
+        "demo-0001", "$(cat /proc/sys/kernel/random/uuid)")
+    return text + f"""
 Try it (SOAP, X-Road message protocol 4.0):
 
   curl -H 'Content-Type: text/xml; charset=utf-8' --data-binary @- {client_url}/ <<EOF
 {soap}EOF
-
-Press Ctrl-C to stop.""")
+"""
 
 
 SOAP_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>

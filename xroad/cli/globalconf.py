@@ -63,7 +63,9 @@ def _summary(conf: GlobalConf) -> list[str]:
             f"members:          {len(conf.members)} ({subsystems} subsystems)",
             f"security servers: {len(conf.security_servers)} ({clients} clients)",
             f"global groups:    {len(conf.global_groups)}",
-            f"approved CAs:     {len(conf.approved_cas)}; TSAs: {len(conf.tsa_urls)}"]
+            f"approved CAs:     {len(conf.approved_cas)}; TSAs: {len(conf.tsa_urls)}",
+            "federated with:   "
+            + (", ".join(a.instance for a in conf.federated_anchors) or "none")]
 
 
 @app.command()

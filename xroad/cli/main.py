@@ -12,6 +12,7 @@ from xroad.cli import (
     acl,
     audit,
     central_keys,
+    federation,
     globalconf,
     init,
     keys,
@@ -35,6 +36,7 @@ app.add_typer(members.subsystem_app, name="subsystem")
 app.add_typer(registration.app, name="registration")
 app.add_typer(server.app, name="server")
 app.add_typer(globalconf.app, name="globalconf")
+app.add_typer(federation.app, name="federation")
 app.add_typer(central_keys.app, name="central-api-key")
 
 

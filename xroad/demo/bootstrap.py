@@ -23,11 +23,12 @@ from xroad.central.service import Registry
 from xroad.clock import FixedClock
 from xroad.demo.admin_keys import ensure_central_admin_keys
 from xroad.demo.topology import (
-    ADAPTERS,
-    PORTAL,
+    MN_DEMO,
     REGISTRY_CONSUMERS,
     DemoPorts,
     DemoServer,
+    DemoTopology,
+    demo_topology,
     servers,
 )
 from xroad.globalconf.anchor import ConfigurationAnchor
@@ -69,13 +70,32 @@ class DemoLayout:
         return self.root / "ss" / server.dir_name
 
 
+@dataclass(frozen=True, slots=True)
+class DemoSeed:
+    """What a demo instance is made of: its seed and who runs where."""
+
+    seed: InstanceSeed
+    topology: DemoTopology
+
+
 def load_demo_seed() -> InstanceSeed:
     text = resources.files("xroad.central").joinpath("demo-instance.toml").read_text("utf-8")
     return parse_seed(text)
 
 
-def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> None:
-    seed = load_demo_seed()
+def load_demo(seed_path: Path | None = None) -> DemoSeed:
+    """The embedded MN demo, or the instance a seed file (with a `[demo]` table) describes."""
+    if seed_path is None:
+        return DemoSeed(load_demo_seed(), MN_DEMO)
+    text = seed_path.read_text(encoding="utf-8")
+    seed = parse_seed(text)
+    return DemoSeed(seed, demo_topology(seed, text))
+
+
+def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime,
+              demo: DemoSeed | None = None) -> None:
+    demo = demo or load_demo()
+    seed, topology = demo.seed, demo.topology
     for path in (layout.pki, layout.central, layout.logs, layout.adapters):
         path.mkdir(parents=True, exist_ok=True)
     ca = ensure_dev_ca(layout.pki, seed.instance, pin, at,
@@ -93,13 +113,13 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime) -> N
     registry.add_approved_ca("dev root CA", ca.root, ocsp_url)
     registry.add_approved_ca("dev issuing CA", ca.issuing, ocsp_url)
     hosted = {s.id: s.clients for s in seed.servers}
-    for server in servers(ports):
+    for server in servers(ports, topology):
         directory = layout.server_dir(server)
         _server_token(directory / "token", server, hosted[server.id], ca, pin, at)
         _register(registry, server, directory / "token", pin)
         shutil.copyfile(layout.pki / "ca-chain.pem", directory / "ca-chain.pem")
         _write_serverconf(directory / SERVERCONF_FILE,
-                          _serverconf(server, hosted[server.id], ports))
+                          _serverconf(server, hosted[server.id], ports, topology))
     registry.close()
     ensure_central_admin_keys(layout.central, f"sqlite:///{layout.central / 'central.db'}",
                               FixedClock(at))
@@ -139,11 +159,11 @@ def _server_token(directory: Path, server: DemoServer, clients: tuple[ClientId, 
                                      *ca.chain], pin)
 
 
-def _serverconf(server: DemoServer, clients: tuple[ClientId, ...], ports: DemoPorts
-                ) -> ServerConf:
+def _serverconf(server: DemoServer, clients: tuple[ClientId, ...], ports: DemoPorts,
+                topology: DemoTopology) -> ServerConf:
     services: list[ServiceDescription] = []
     rights: list[AccessRight] = []
-    for adapter, port in zip(ADAPTERS, ports.adapters, strict=True):
+    for adapter, port in zip(topology.adapters, ports.adapters, strict=True):
         if adapter.server != server.id:
             continue
         base = f"http://127.0.0.1:{port}"
@@ -156,6 +176,7 @@ def _serverconf(server: DemoServer, clients: tuple[ClientId, ...], ports: DemoPo
         consumers = GlobalGroupId(server.id.owner.instance, REGISTRY_CONSUMERS)
         rights += [AccessRight(consumers, adapter.subsystem, code)
                    for code in adapter.soap_services]
-        rights += [AccessRight(PORTAL, adapter.subsystem, code, Endpoint("GET", pattern))
+        rights += [AccessRight(topology.portal, adapter.subsystem, code,
+                               Endpoint("GET", pattern))
                    for code in adapter.rest_services for pattern in adapter.rest_endpoints]
     return ServerConf(server.id, clients, tuple(services), tuple(rights))

@@ -1,11 +1,19 @@
-"""Who runs where in the demo instance, and on which ports."""
+"""Who runs where in a demo instance, and on which ports.
+
+The embedded demo is Mongolia's (`MN_DEMO`, seeded from `xroad/central/demo-instance.toml`).
+Another instance's demo (e.g. Laos, for federation) comes from a seed file whose `[demo]`
+table names its demo client and the registries it serves (`demo_topology`).
+"""
 
 from __future__ import annotations
 
 import socket
+import tomllib
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from xroad.central.seed import InstanceSeed
+from xroad.errors import InvalidMessage
 from xroad.identifiers import ClientId, SecurityServerId
 
 
@@ -44,6 +52,18 @@ class DemoPorts:
                 self.ocsp, self.tsa]
 
 
+@dataclass(frozen=True, slots=True)
+class DemoTopology:
+    """One demo instance: its security servers (the demo client's first), its demo client
+    (portal), the registries it serves, and its default ports (None: always free ones)."""
+
+    instance: str
+    server_ids: tuple[SecurityServerId, ...]
+    portal: ClientId
+    adapters: tuple[DemoAdapter, ...]
+    default_ports: DemoPorts | None = None
+
+
 PORTAL: Final = ClientId.parse("MN/GOV/EMONGOLIA/portal")
 REGISTRY_CONSUMERS: Final = "registry-consumers"  # global group in demo-instance.toml
 SERVER_IDS: Final = (SecurityServerId.parse("MN/GOV/EMONGOLIA/ss1"),
@@ -56,11 +76,51 @@ ADAPTERS: Final = (
 DEFAULT_PORTS: Final = DemoPorts(central=4000,
                                  servers=((8080, 5500, 4100), (8081, 5501, 4101)),
                                  adapters=(9001,), ocsp=8888, tsa=8899)
+MN_DEMO: Final = DemoTopology("MN", SERVER_IDS, PORTAL, ADAPTERS, DEFAULT_PORTS)
+KNOWN_ADAPTERS: Final = frozenset({"civil"})  # what `xroad serve adapter` can run
 
 
-def free_ports() -> DemoPorts:
+def demo_topology(seed: InstanceSeed, seed_text: str) -> DemoTopology:
+    """The topology a seed file's `[demo]` table describes, checked against the seed:
+
+    ```
+    [demo]
+    portal = "LA/GOV/MOHA/portal"         # the demo client, hosted on one of the servers
+    [[demo.adapters]]
+    name = "civil"                        # a registry adapter `xroad serve adapter` runs
+    subsystem = "LA/GOV/MOHA/civil-registry"
+    server = "LA/GOV/MOHA/ss1"
+    rest_services = ["persons"]
+    rest_endpoints = ["/*"]               # what the portal may GET (access rights)
+    soap_services = ["getPerson"]
+    ```
+    """
+    try:
+        doc: dict[str, Any] = tomllib.loads(seed_text)["demo"]
+        portal = ClientId.parse(doc["portal"])
+        adapters = tuple(DemoAdapter(
+            str(a["name"]), ClientId.parse(a["subsystem"]), SecurityServerId.parse(a["server"]),
+            tuple(a.get("soap_services", [])), tuple(a.get("rest_services", [])),
+            tuple(a.get("rest_endpoints", ["/*"]))) for a in doc.get("adapters", []))
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as e:
+        raise InvalidMessage(f"a demo seed needs a [demo] table with a portal: {e}") from e
+    hosted = {s.id: s.clients for s in seed.servers}
+    consumer = next((s for s, clients in hosted.items() if portal in clients), None)
+    if consumer is None:
+        raise InvalidMessage(f"demo portal {portal} is hosted on no security server of the seed")
+    for adapter in adapters:
+        if adapter.name not in KNOWN_ADAPTERS:
+            raise InvalidMessage(f"unknown demo adapter {adapter.name!r}; known: "
+                                 f"{', '.join(sorted(KNOWN_ADAPTERS))}")
+        if adapter.subsystem not in hosted.get(adapter.server, ()):
+            raise InvalidMessage(f"{adapter.subsystem} is not hosted on {adapter.server}")
+    others = tuple(s for s in hosted if s != consumer)
+    return DemoTopology(seed.instance, (consumer, *others), portal, adapters)
+
+
+def free_ports(topology: DemoTopology = MN_DEMO) -> DemoPorts:
     """Ports the OS reports free right now (held open together so they are distinct)."""
-    count = len(DEFAULT_PORTS.all())
+    count = 3 + 3 * len(topology.server_ids) + len(topology.adapters)
     sockets = []
     try:
         for _ in range(count):
@@ -74,8 +134,8 @@ def free_ports() -> DemoPorts:
     take = iter(ports)
     return DemoPorts(
         central=next(take),
-        servers=tuple((next(take), next(take), next(take)) for _ in SERVER_IDS),
-        adapters=tuple(next(take) for _ in ADAPTERS), ocsp=next(take), tsa=next(take))
+        servers=tuple((next(take), next(take), next(take)) for _ in topology.server_ids),
+        adapters=tuple(next(take) for _ in topology.adapters), ocsp=next(take), tsa=next(take))
 
 
 def ports_in_use(ports: DemoPorts, host: str = "127.0.0.1") -> list[int]:
@@ -90,6 +150,6 @@ def ports_in_use(ports: DemoPorts, host: str = "127.0.0.1") -> list[int]:
     return busy
 
 
-def servers(ports: DemoPorts) -> tuple[DemoServer, ...]:
-    return tuple(DemoServer(sid, *triple) for sid, triple in zip(SERVER_IDS, ports.servers,
-                                                                    strict=True))
+def servers(ports: DemoPorts, topology: DemoTopology = MN_DEMO) -> tuple[DemoServer, ...]:
+    return tuple(DemoServer(sid, *triple) for sid, triple in zip(topology.server_ids,
+                                                                    ports.servers, strict=True))

@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from xroad.clock import require_aware
 from xroad.encryption import RecipientKey, Suite
 from xroad.errors import InvalidMessage, OutdatedGlobalConf, VerificationError
+from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.globalconf.model import GlobalConf, GlobalGroup, MemberInfo, SecurityServerInfo
-from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
+from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId, is_identifier_part
 from xroad.messages import untrusted_json as uj
 from xroad.signing.signer import Signer, verify_signature
 
@@ -59,7 +60,7 @@ def _canonical(doc: dict[str, Any]) -> bytes:
 
 
 def _document(conf: GlobalConf) -> dict[str, Any]:
-    return {
+    doc = {
         "instance": conf.instance,
         "version": conf.version,
         "generated_at": conf.generated_at.isoformat(),
@@ -90,6 +91,13 @@ def _document(conf: GlobalConf) -> dict[str, Any]:
         ],
         "verification_certs": [_der(c) for c in conf.verification_certs],
     }
+    if conf.federated_anchors:  # absent: none (a configuration from before federation keeps
+        # its fingerprint, so upgrading the central server starts no new version)
+        doc["federated_anchors"] = [
+            {"instance": a.instance, "download_url": a.download_url,
+             "verification_certs": [_der(c) for c in a.verification_certs]}
+            for a in sorted(conf.federated_anchors, key=lambda a: a.instance)]
+    return doc
 
 
 def _s(value: object) -> str:
@@ -136,10 +144,29 @@ def decode(data: bytes) -> GlobalConf:
             ),
             verification_certs=tuple(x509.load_der_x509_certificate(base64.b64decode(c))
                                      for c in doc.get("verification_certs", [])),
+            federated_anchors=_anchors(doc.get("federated_anchors", []), _s(doc["instance"])),
         )
     except (KeyError, TypeError, ValueError, binascii.Error, InvalidMessage,
             x509.InvalidVersion, RecursionError) as e:
         raise OutdatedGlobalConf(f"global configuration is malformed: {e}") from e
+
+
+def _anchors(entries: list[Any], own: str) -> tuple[ConfigurationAnchor, ...]:
+    """Trusted anchors of other instances: each names a valid instance code once, never the
+    configuration's own, and has at least one verification certificate."""
+    anchors: list[ConfigurationAnchor] = []
+    for entry in entries:
+        instance = _s(entry["instance"])
+        if not is_identifier_part(instance) or instance == own:
+            raise ValueError(f"federated anchor for instance {instance!r} is not acceptable")
+        if instance in {a.instance for a in anchors}:
+            raise ValueError(f"two federated anchors for instance {instance!r}")
+        certs = tuple(x509.load_der_x509_certificate(base64.b64decode(_s(c)))
+                      for c in entry["verification_certs"])
+        if not certs:
+            raise ValueError(f"federated anchor for {instance!r} has no verification certificate")
+        anchors.append(ConfigurationAnchor(instance, _s(entry["download_url"]), certs))
+    return tuple(anchors)
 
 
 def sign(content: bytes, signer: Signer) -> bytes:

@@ -11,7 +11,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from xroad.encryption import RecipientKey, Suite
-from xroad.errors import CertificateError, OutdatedGlobalConf, UnknownMember
+from xroad.errors import CertificateError, OutdatedGlobalConf, UnknownInstance, UnknownMember
+from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.identifiers import ClientId, GlobalGroupId, SecurityServerId
 
 
@@ -62,6 +63,9 @@ class GlobalConf:
     # Certificates whose keys may sign this instance's configuration: the current one and any
     # announced next key (X-Road: source/internalVerificationCert). See ADR 0007.
     verification_certs: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    # Anchors of other instances this instance trusts (X-Road: trusted anchors, distributed in
+    # private parameters). Not transitive: only a server's *own* configuration's list counts.
+    federated_anchors: tuple[ConfigurationAnchor, ...] = field(default=(), repr=False)
 
     def ocsp_url_for(self, issuer: x509.Certificate) -> str:
         """Where to ask about certificates `issuer` issued (X-Road: approvedCA/ocsp/url)."""
@@ -102,13 +106,55 @@ class GlobalConf:
         raise UnknownMember(f"security server {server_id} is not registered")
 
     def servers_hosting(self, client: ClientId) -> list[SecurityServerInfo]:
-        return [s for s in self.security_servers if client in s.clients]
+        """Servers of this instance hosting `client` (a configuration speaks only for its own
+        instance: a server or client of another one listed here is ignored)."""
+        if client.instance != self.instance:
+            return []
+        return [s for s in self.security_servers
+                if client in s.clients and s.id.owner.instance == self.instance]
 
     def server_by_auth_cert(self, cert_hash: str) -> SecurityServerInfo | None:
-        return next((s for s in self.security_servers if cert_hash in s.auth_cert_hashes), None)
+        return next((s for s in self.security_servers if cert_hash in s.auth_cert_hashes
+                     and s.id.owner.instance == self.instance), None)
+
+    def federated_anchor(self, instance: str) -> ConfigurationAnchor | None:
+        return next((a for a in self.federated_anchors if a.instance == instance), None)
 
 
 class GlobalConfSource(Protocol):
     def current(self, at: datetime | None = None) -> GlobalConf:
         """The verified configuration to act on; `OutdatedGlobalConf` if none is fresh."""
         ...
+
+
+class FederationSource(Protocol):
+    """The configurations of this server's own instance and of the instances it federates with.
+
+    Trust in another instance flows only from the own configuration's trusted anchors.
+    """
+
+    def current(self, instance: str, at: datetime) -> GlobalConf:
+        """The verified, fresh configuration of `instance`: `UnknownInstance` if neither this
+        instance nor a federated one, `OutdatedGlobalConf` if it is missing or expired."""
+        ...
+
+    def all(self, at: datetime) -> tuple[GlobalConf, ...]:
+        """The own configuration (fresh, else `OutdatedGlobalConf`), then every federated one
+        that is fresh now."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Standalone:
+    """A security server of one instance, federated with none."""
+
+    own: GlobalConfSource
+
+    def current(self, instance: str, at: datetime) -> GlobalConf:
+        conf = self.own.current(at)
+        if instance != conf.instance:
+            raise UnknownInstance(f"instance {instance!r} is not federated with {conf.instance}")
+        return conf
+
+    def all(self, at: datetime) -> tuple[GlobalConf, ...]:
+        return (self.own.current(at),)

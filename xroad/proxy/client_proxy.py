@@ -131,9 +131,12 @@ class ClientProxy:
             message_id=exchange.message_id, client=str(exchange.client),
             service=str(exchange.service), request_id=exchange.request_id)
         at = ss.clock.now()
-        conf = ss.globalconf.current(at)
+        own = ss.globalconf.current(at)
         ss.audit_ready()
-        self._check_client(conf, exchange.client)
+        self._check_client(own, exchange.client)
+        # The provider's instance says where it is and by which rules it answers: this one's
+        # configuration or a federated one's (`UnknownInstance` if nobody trusts it).
+        conf = ss.confs.current(exchange.service.provider.instance, at)
         servers = conf.servers_hosting(exchange.service.provider)
         if not servers:
             conf.member(exchange.service.provider)  # UnknownMember if not even a member
@@ -222,24 +225,29 @@ class ClientProxy:
         return await self._guard(self._list_clients, request, soap_faults=False)
 
     async def _list_clients(self, request: HttpRequest) -> HttpResponse:
-        conf = self._ss.globalconf.current()
+        """Clients of one instance (`xRoadInstance`: this one or a federated one; another
+        has none), or of every instance this server trusts, as X-Road lists them."""
+        confs = self._ss.confs.all(self._ss.clock.now())
         instance = parse_qs(request.query).get("xRoadInstance", [None])[-1]
         if "application/json" in (request.header("Accept") or ""):
             return HttpResponse(200, (("Content-Type", JSON),),
-                                list_clients_json(conf, instance))
+                                list_clients_json(confs, instance))
         return HttpResponse(200, (("Content-Type", "text/xml; charset=UTF-8"),),
-                            list_clients_xml(conf, instance))
+                            list_clients_xml(confs, instance))
 
     def health(self) -> dict[str, object]:
         """Readiness: routing needs a verified, unexpired global configuration."""
         try:
-            conf = self._ss.globalconf.current()
+            conf, *federated = self._ss.confs.all(self._ss.clock.now())
             self._ss.audit_ready()
         except XRoadError as e:
             return {"status": "error", "server_id": str(self._ss.server_id), "reason": str(e)}
         return {"status": "ok", "server_id": str(self._ss.server_id),
                 "globalconf": {"version": conf.version,
-                               "expires_at": conf.expires_at.isoformat()}}
+                               "expires_at": conf.expires_at.isoformat()},
+                "federated": {c.instance: {"version": c.version,
+                                           "expires_at": c.expires_at.isoformat()}
+                              for c in federated}}
 
     def _check_client(self, conf: GlobalConf, client: ClientId) -> None:
         if not conf.is_known_client(client):

@@ -16,7 +16,7 @@ from audit.subjects import SubjectIndex
 from xroad.clock import Clock
 from xroad.encryption import KeyPair
 from xroad.errors import InternalError, XRoadError
-from xroad.globalconf.model import GlobalConf, GlobalConfSource
+from xroad.globalconf.model import FederationSource, GlobalConf, GlobalConfSource, Standalone
 from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
 from xroad.messages.faults import Fault, FaultSpelling, Origin, to_fault
@@ -60,6 +60,13 @@ class SecurityServer:
     monitor: Monitor | None = None  # operational metrics (Prometheus), when exposed
     subjects: SubjectIndex | None = None  # finds whom a request is about (citizen view)
     bodies: BodyVault | None = None  # seals bodies for subsystems that keep them
+    # Configurations of federated instances (ADR 0008); None: this instance's alone.
+    federation: FederationSource | None = None
+
+    @property
+    def confs(self) -> FederationSource:
+        """The configuration of any instance this server trusts, its own included."""
+        return self.federation if self.federation is not None else Standalone(self.globalconf)
 
     def signer_for(self, member: ClientId) -> Signer:
         try:
@@ -68,8 +75,9 @@ class SecurityServer:
             raise InternalError(f"no signing key for member {member.member} on this server") from e
 
     def revocation(self, conf: GlobalConf) -> RememberingOcspRequired:
-        return RememberingOcspRequired(conf.approved_cas, conf.ocsp_freshness_s, conf.version,
-                                       self.accepted_ocsp)
+        """OCSP checks by the rules of `conf`: the configuration of the signer's instance."""
+        return RememberingOcspRequired(conf.approved_cas, conf.ocsp_freshness_s,
+                                       (conf.instance, conf.version), self.accepted_ocsp)
 
     async def remember(self, client: ClientId, message_id: str, at: datetime) -> None:
         """Refuse a message id this client already used (`ReplayedMessage`)."""

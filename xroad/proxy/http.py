@@ -104,6 +104,12 @@ class PeerClient:
             raise SslAuthenticationFailed(f"TLS with {url} failed: {type(e).__name__}") from e
         except TimeoutError as e:
             raise TransportError(f"{url}: no answer in time") from e
+        except aiohttp.ServerDisconnectedError as e:
+            # With TLS 1.3 a peer that does not accept our authentication certificate can only
+            # close the connection after the handshake: say what it most likely means.
+            raise TransportError(f"{url}: the peer closed the connection without answering "
+                                 "(does it trust this server's authentication certificate?)"
+                                 ) from e
         except aiohttp.ClientError as e:
             raise TransportError(f"{url}: {type(e).__name__}") from e
 

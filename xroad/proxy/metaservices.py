@@ -5,7 +5,7 @@ message shapes X-Road uses so that X-Road tooling and catalogues can read them."
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from typing import Any, Final
 
@@ -47,26 +47,31 @@ def _client_xml(parent: etree._Element, tag: str, client: ClientId) -> None:
                       ("subsystemCode", client.subsystem_code)])
 
 
-def _clients(conf: GlobalConf, instance: str | None) -> list[tuple[ClientId, str]]:
+def _clients(confs: Sequence[GlobalConf], instance: str | None) -> list[tuple[ClientId, str]]:
+    """Members and subsystems of `instance` (or of every instance), each from the
+    configuration of its own instance."""
     found: list[tuple[ClientId, str]] = []
-    for member in conf.members:
-        if instance is not None and member.id.instance != instance:
-            continue
-        found.append((member.id, member.name))
-        found += [(ClientId(member.id.instance, member.id.member_class, member.id.member_code,
-                            sub), member.name) for sub in member.subsystems]
+    for conf in confs:
+        for member in conf.members:
+            if member.id.instance != conf.instance or (
+                    instance is not None and member.id.instance != instance):
+                continue
+            found.append((member.id, member.name))
+            found += [(ClientId(member.id.instance, member.id.member_class,
+                                member.id.member_code, sub), member.name)
+                      for sub in member.subsystems]
     return found
 
 
-def list_clients_json(conf: GlobalConf, instance: str | None) -> bytes:
+def list_clients_json(confs: Sequence[GlobalConf], instance: str | None) -> bytes:
     return json.dumps({"member": [{"id": _client_json(c), "name": name}
-                                  for c, name in _clients(conf, instance)]},
+                                  for c, name in _clients(confs, instance)]},
                       ensure_ascii=False).encode()
 
 
-def list_clients_xml(conf: GlobalConf, instance: str | None) -> bytes:
+def list_clients_xml(confs: Sequence[GlobalConf], instance: str | None) -> bytes:
     root = etree.Element(f"{{{XROAD_NS}}}clientList", nsmap=_NSMAP)
-    for client, name in _clients(conf, instance):
+    for client, name in _clients(confs, instance):
         member = etree.SubElement(root, f"{{{XROAD_NS}}}member")
         _client_xml(member, "id", client)
         etree.SubElement(member, f"{{{XROAD_NS}}}name").text = name

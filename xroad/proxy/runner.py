@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import signal
+import ssl
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from xroad.clock import Clock, SystemClock
 from xroad.encryption import KeyPair, key_id
 from xroad.errors import OutdatedGlobalConf, TransportError, XRoadError
 from xroad.globalconf.anchor import ConfigurationAnchor
+from xroad.globalconf.federation import Federation
 from xroad.globalconf.model import GlobalConf
 from xroad.globalconf.refresh import GlobalConfClient
 from xroad.identifiers import ClientId, SecurityServerId
@@ -66,6 +68,7 @@ AUDIT_BODY_SEED_FILE = "audit-body.seed"  # members' keys for bodies kept in the
 SIGN_KEY_PREFIX = "sign-"
 _STARTUP_CONF_WAIT_S = 30.0
 _CACHED_CONF_GRACE_S = 5.0
+_FEDERATED_CONF_WAIT_S = 10.0
 
 
 def signing_label(member: ClientId) -> str:
@@ -117,6 +120,15 @@ async def _first_globalconf(confs: GlobalConfClient) -> None:
                             using_cached=have_cached)
                 return  # with no fresh copy every exchange is refused with OutdatedGlobalConf
             await asyncio.sleep(0.5)
+
+
+async def _first_federated(federation: Federation) -> None:
+    """Federated instances' configurations at start, waiting a little: another instance's
+    central server being down must not hold this server up (the schedule tries again)."""
+    try:
+        await asyncio.wait_for(federation.refresh_federated(), _FEDERATED_CONF_WAIT_S)
+    except TimeoutError:
+        log.warning("federation.unavailable_at_start", instances=list(federation.instances))
 
 
 def _ocsp_cache(confs: GlobalConfClient, clock: Clock) -> OcspCacheFactory:
@@ -253,12 +265,31 @@ def _tls_trust(confs: GlobalConfClient, settings: SecurityServerSettings) -> str
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in cas)
 
 
-def _schedule(settings: SecurityServerSettings, confs: GlobalConfClient,
+def _tls_and_federation(settings: SecurityServerSettings, confs: GlobalConfClient,
+                        token: SoftwareToken, pin: str, clock: Clock
+                        ) -> tuple[ssl.SSLContext, ssl.SSLContext, Federation]:
+    """Both TLS contexts (client and server proxy), and the federated instances'
+    configurations, whose approved CAs the contexts take as they are accepted."""
+    auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
+    ca_pem = _tls_trust(confs, settings)
+    client_tls = tls.client_context(auth_cert, auth_key, pin, ca_pem)
+    server_tls = tls.server_context(auth_cert, auth_key, pin, ca_pem)
+    trusted_cas = tls.TrustedCas((client_tls, server_tls),
+                                 x509.load_pem_x509_certificates(ca_pem.encode()))
+    federation = Federation(confs, settings.data_dir, clock,
+                            on_accept=lambda conf: trusted_cas.add(conf.approved_cas))
+    return client_tls, server_tls, federation
+
+
+def _schedule(settings: SecurityServerSettings, federation: Federation,
               checkpointer: Checkpointer, stamp: Callable[[bytes], bytes],
               guard: TimestampGuard, audit: SqlAuditStore, clock: Clock) -> AsyncIOScheduler:
-    """Background work: configuration refresh, sealing checkpoints, archiving."""
+    """Background work: configuration refresh (own and federated), sealing checkpoints,
+    archiving."""
     scheduler = AsyncIOScheduler()
-    scheduler.add_job(confs.refresh_quietly, "interval", seconds=settings.globalconf_refresh_s)
+    scheduler.add_job(federation.refresh_own, "interval", seconds=settings.globalconf_refresh_s)
+    scheduler.add_job(federation.refresh_federated, "interval",
+                      seconds=settings.globalconf_refresh_s)
     scheduler.add_job(asyncio.to_thread, "interval",
                       args=[_seal_quietly, checkpointer, stamp, guard],
                       seconds=settings.audit_checkpoint_s)
@@ -282,6 +313,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     anchor = ConfigurationAnchor.decode(settings.anchor_path.read_bytes())
     confs = GlobalConfClient(anchor, settings.data_dir / "globalconf.signed.json", clock)
     await _first_globalconf(confs)
+    client_tls, server_tls, federation = _tls_and_federation(settings, confs, token, pin, clock)
+    await _first_federated(federation)
 
     hsm_held, hsm = hsm_signers(settings)
     audit = SqlAuditStore(settings.audit_url())
@@ -300,11 +333,9 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
         encryption_keys=_encryption_keys(token, pin),
         ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock),
         audit_ready=guard.check, monitor=monitor, subjects=subjects,
-        bodies=BodyVault(_sealed_secret(token, AUDIT_BODY_SEED_FILE, pin)))
-    ca_pem = _tls_trust(confs, settings)
-    auth_cert, auth_key = token.cert_path(AUTH_KEY_LABEL), token.key_path(AUTH_KEY_LABEL)
-    peers = PeerClient(tls.client_context(auth_cert, auth_key, pin, ca_pem),
-                       limits.connect_timeout_s)
+        bodies=BodyVault(_sealed_secret(token, AUDIT_BODY_SEED_FILE, pin)),
+        federation=federation)
+    peers = PeerClient(client_tls, limits.connect_timeout_s)
     services = ServiceClient(limits.connect_timeout_s)
 
     client_runner = web.AppRunner(create_client_app(ClientProxy(server, peers), limits),
@@ -315,7 +346,7 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await server_runner.setup()
     await web.TCPSite(client_runner, settings.client_host, settings.client_port).start()
     await web.TCPSite(server_runner, settings.server_host, settings.server_port,
-                      ssl_context=tls.server_context(auth_cert, auth_key, pin, ca_pem)).start()
+                      ssl_context=server_tls).start()
 
     checkpointer = Checkpointer(audit, f"{server_id} audit log", key_name(str(server_id)),
                                 _audit_log_key(token, pin, settings.data_dir), clock)
@@ -324,7 +355,7 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
                                       AuditAccess(audit, subjects, clock, str(server_id),
                                                   _hosts(server.serverconf)))
 
-    scheduler = _schedule(settings, confs, checkpointer, stamp, guard, audit, clock)
+    scheduler = _schedule(settings, federation, checkpointer, stamp, guard, audit, clock)
     log.info("security_server.started", server_id=str(server_id),
              client_url=f"http://{settings.client_host}:{settings.client_port}",
              server_url=f"https://{settings.server_host}:{settings.server_port}")

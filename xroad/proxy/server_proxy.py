@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from urllib.parse import parse_qs
 
 import structlog
@@ -19,7 +19,7 @@ from xroad.encryption import CONTENT_TYPE as ENCRYPTED
 from xroad.encryption import encrypt
 from xroad.errors import SslAuthenticationFailed, XRoadError
 from xroad.globalconf.model import GlobalConf, SecurityServerInfo
-from xroad.identifiers import ServiceId
+from xroad.identifiers import ClientId, GlobalGroupId, ServiceId
 from xroad.messages import mime, multipart, rest, soap
 from xroad.messages.faults import Fault, rest_error_body, to_fault
 from xroad.messages.multipart import Part
@@ -55,6 +55,8 @@ from xroad.signing.message import Direction, VerifiedMessage, digest, sign_messa
 
 log = structlog.get_logger(__name__)
 
+GlobalGroups = Mapping[GlobalGroupId, frozenset[ClientId]]
+
 
 class ServerProxy:
     def __init__(self, server: SecurityServer, services: ServiceClient) -> None:
@@ -76,8 +78,9 @@ class ServerProxy:
                       body: AsyncIterator[bytes], started: float) -> HttpResponse:
         ss = self._ss
         at = ss.clock.now()
-        conf = ss.globalconf.current(at)
-        peer = authenticate_peer(peer_cert_der, conf, at)
+        confs = ss.confs.all(at)  # this instance's and the federated ones
+        authenticated = authenticate_peer(peer_cert_der, confs, at)
+        peer = authenticated.server
         ss.audit_ready()
         request_id = headers.get("x-road-request-id", "")
         if not request_id:
@@ -95,10 +98,13 @@ class ServerProxy:
             service=str(exchange.service))
         subjects: tuple[str, ...] = ()
         try:
+            # The client's signature by the rules of its own instance (its CAs, OCSP freshness).
+            signer_conf = ss.confs.current(exchange.client.instance, at)
             verified = verify_message(
                 parts, direction=Direction.REQUEST, request_id=request_id,
-                expected_signer=str(exchange.client.member), approved_cas=conf.approved_cas,
-                at=at, revocation=ss.revocation(conf))
+                expected_signer=str(exchange.client.member),
+                approved_cas=signer_conf.approved_cas, at=at,
+                revocation=ss.revocation(signer_conf))
             _check_claims(exchange, verified, peer)
             check_signing_time(verified.manifest.signed_at, at, ss.max_clock_skew)
             subjects = ss.subjects_of(verified.parts[0].data)
@@ -107,13 +113,14 @@ class ServerProxy:
             if not serverconf.hosts(exchange.service.provider):
                 raise errors.UnknownService(f"{exchange.service.provider} is not hosted here")
             metaservice = exchange.service.service_code in PROVIDER_METASERVICES
+            groups = _global_groups(confs)
             if not metaservice:  # metaservices are open to every client, as in X-Road
                 description = serverconf.service(exchange.service)
                 method, path = _endpoint(kind, verified)
                 check_access(exchange.client, exchange.service, serverconf.access_rights,
                              method=method, path=path,
                              local_groups=serverconf.local_group_members(),
-                             global_groups=conf.global_group_members())
+                             global_groups=groups)
             await ss.record(exchange.record(
                 str(ss.server_id), "request", at, outcome="ok",
                 message_digest=digest(verified.parts[0].data),
@@ -124,7 +131,7 @@ class ServerProxy:
                 keeper=exchange.service.provider)
             if metaservice:
                 response_parts, request_hash = await self._metaservice(exchange, kind, verified,
-                                                                 serverconf, conf)
+                                                                 serverconf, groups)
             elif description.type is ServiceType.REST:
                 response_parts = await self._call_rest(verified, description.url,
                                                        description.timeout_s)
@@ -140,7 +147,8 @@ class ServerProxy:
                 at=ss.clock.now(), ocsp=await ss.ocsp.response_for(signer),
                 request_hash=request_hash)
             inner_type, out = multipart.encode_stream([*response_parts, signature])
-            sealed = b"".join(encrypt(out, peer.encryption_key(conf.encryption_suite),
+            sealed = b"".join(encrypt(out, peer.encryption_key(
+                                          authenticated.conf.encryption_suite),
                                       encryption_context("response", request_id, ss.server_id,
                                                          peer.id)))
             await ss.record(exchange.record(
@@ -165,17 +173,17 @@ class ServerProxy:
                             sealed)
 
     async def _metaservice(self, exchange: Exchange, kind: str, verified: VerifiedMessage,
-                           serverconf: ServerConf, conf: GlobalConf
+                           serverconf: ServerConf, global_groups: GlobalGroups
                            ) -> tuple[list[Part], str | None]:
         """Metaservices, answered by this server from its configuration (and, for service
         descriptions, the document the provider publishes)."""
         code = exchange.service.service_code
-        local, global_groups = serverconf.local_group_members(), conf.global_group_members()
+        local = serverconf.local_group_members()
         request = verified.parts[0]
         limits = self._ss.limits
         if kind == "REST":
             if code == GET_OPENAPI:
-                body = await self._description(exchange, serverconf, conf, _query_service(
+                body = await self._description(exchange, serverconf, global_groups, _query_service(
                     rest.RestRequest.decode(request.data).query), None)
                 body = mask_openapi(body)
             else:
@@ -190,7 +198,7 @@ class ServerProxy:
         request_hash = soap.soap_request_hash(soap_bytes)
         if code == GET_WSDL:
             wanted, version = requested_service(soap_bytes, limits)
-            wsdl = mask_wsdl(await self._description(exchange, serverconf, conf, wanted,
+            wsdl = mask_wsdl(await self._description(exchange, serverconf, global_groups, wanted,
                                                      version), limits)
             answer = soap.with_request_hash(
                 wsdl_answer_envelope(soap_bytes, wanted, version, limits), request_hash, limits)
@@ -202,15 +210,16 @@ class ServerProxy:
         return ([Part("text/xml; charset=UTF-8",
                       soap.with_request_hash(answer, request_hash, limits))], request_hash)
 
-    async def _description(self, exchange: Exchange, serverconf: ServerConf, conf: GlobalConf,
-                           service_code: str, version: str | None) -> bytes:
+    async def _description(self, exchange: Exchange, serverconf: ServerConf,
+                           global_groups: GlobalGroups, service_code: str, version: str | None
+                           ) -> bytes:
         """The WSDL or OpenAPI document of one of the provider's services, for a client that
         may call that service (a description is not public)."""
         service = ServiceId(exchange.service.provider, service_code, version)
         description = serverconf.service(service)
         if not rights_of(exchange.client, service, serverconf.access_rights,
                          local_groups=serverconf.local_group_members(),
-                         global_groups=conf.global_group_members()):
+                         global_groups=global_groups):
             raise errors.AccessDenied(f"{exchange.client} may not call {service}, nor read "
                                       "its description")
         if description.description_url is None:
@@ -294,9 +303,20 @@ def _check_claims(exchange: Exchange, verified: VerifiedMessage,
     if m.client != str(exchange.client) or m.service != str(exchange.service) or (
             m.message_id != exchange.message_id):
         raise errors.InvalidSignature("signed identifiers differ from the message")
-    if exchange.client not in peer.clients:
+    if exchange.client not in peer.clients or exchange.client.instance != peer.id.owner.instance:
         raise SslAuthenticationFailed(
             f"{exchange.client} is not a client of security server {peer.id}")
+
+
+def _global_groups(confs: Sequence[GlobalConf]) -> GlobalGroups:
+    """Members of every global group these configurations define, each group from the
+    configuration of its own instance (a right granted to `GLOBALGROUP:MN/x` on a server of
+    another instance means MN's group, as MN's central server defines it)."""
+    groups: dict[GlobalGroupId, frozenset[ClientId]] = {}
+    for conf in confs:
+        groups |= {g: m for g, m in conf.global_group_members().items()
+                   if g.instance == conf.instance}
+    return groups
 
 
 def _endpoint(kind: str, verified: VerifiedMessage) -> tuple[str | None, str | None]:

@@ -141,8 +141,9 @@ class RememberingOcspRequired:
     """`OcspRequired`, remembering responses that passed: the same evidence arrives with every
     message a member signs within an hour, and re-verifying it costs more than the rest of the
     signature check. A remembered response is accepted until it would turn stale
-    (`producedAt` + freshness, or `nextUpdate`); `scope` (the global configuration version)
-    is part of the key, so a change of trusted CAs or freshness is never served from memory.
+    (`producedAt` + freshness, or `nextUpdate`); `scope` (the global configuration's instance
+    and version) is part of the key, so a change of trusted CAs or freshness, or another
+    instance's rules, is never served from memory.
     """
 
     trusted: Sequence[x509.Certificate]
