@@ -58,9 +58,9 @@ def test_the_demo_client_s_server_comes_first():
 @pytest.mark.parametrize(("demo", "message"), [
     ("", "needs a [demo] table"),
     ('[demo]\nportal = "LA/GOV/MOHA/nobody"\n', "hosted on no security server"),
-    ('[demo]\nportal = "LA/GOV/MOHA/portal"\n[[demo.adapters]]\nname = "land"\n'
+    ('[demo]\nportal = "LA/GOV/MOHA/portal"\n[[demo.adapters]]\nname = "fishery"\n'
      'subsystem = "LA/GOV/MOHA/civil-registry"\nserver = "LA/GOV/MOHA/ss1"\n',
-     "unknown demo adapter 'land'"),
+     "unknown demo adapter 'fishery'"),
     ('[demo]\nportal = "LA/GOV/MOHA/portal"\n[[demo.adapters]]\nname = "civil"\n'
      'subsystem = "LA/GOV/MOHA/civil-registry"\nserver = "LA/GOV/MOHA/ss2"\n',
      "not hosted on LA/GOV/MOHA/ss2"),

@@ -48,19 +48,20 @@ def central() -> None:
 
 @app.command()
 def adapter(name: str, port: int = 9001, host: str = "127.0.0.1") -> None:
-    """A registry adapter, e.g. `civil` (its XROAD_<NAME>_* settings)."""
+    """A registry adapter: civil, land, vehicle or tax (its XROAD_<NAME>_* settings)."""
+    import importlib  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
 
+    from xroad.demo.topology import KNOWN_ADAPTERS  # noqa: PLC0415
     from xroad.logs import configure_logging  # noqa: PLC0415
 
     configure_logging(json=True)
-    if name != "civil":
-        raise typer.BadParameter(f"unknown registry {name!r}; known: civil")
-    from adapters.civil.app import create_app  # noqa: PLC0415
-    from adapters.civil.settings import CivilRegistrySettings  # noqa: PLC0415
-
-    uvicorn.run(create_app(CivilRegistrySettings()), host=host, port=port,  # type: ignore[call-arg]
-                log_level="warning", access_log=False)
+    if name not in KNOWN_ADAPTERS:
+        raise typer.BadParameter(f"unknown registry {name!r}; known: "
+                                 f"{', '.join(sorted(KNOWN_ADAPTERS))}")
+    application = importlib.import_module(f"adapters.{name}.app").from_environment()
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()

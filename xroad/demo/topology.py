@@ -72,12 +72,21 @@ ADAPTERS: Final = (
     DemoAdapter("civil", ClientId.parse("MN/GOV/GASR/civil-registry"), SERVER_IDS[1],
                 soap_services=("getPerson", "getFamily"), rest_services=("persons",),
                 rest_endpoints=("/*", "/*/family")),
+    DemoAdapter("land", ClientId.parse("MN/GOV/ALAMGAC/land-registry"), SERVER_IDS[1],
+                soap_services=("getParcelsByOwner", "getParcel"), rest_services=("parcels",),
+                rest_endpoints=("/", "/*")),
+    DemoAdapter("vehicle", ClientId.parse("MN/GOV/RTDC/vehicle-registry"), SERVER_IDS[1],
+                soap_services=("getVehiclesByOwner", "getVehicleByPlate"),
+                rest_services=("vehicles",), rest_endpoints=("/", "/*")),
+    DemoAdapter("tax", ClientId.parse("MN/GOV/MTA/tax-registry"), SERVER_IDS[1],
+                soap_services=("getTaxStatus", "getTaxpayer"),
+                rest_services=("tax-status", "taxpayers"), rest_endpoints=("/*",)),
 )
 DEFAULT_PORTS: Final = DemoPorts(central=4000,
                                  servers=((8080, 5500, 4100), (8081, 5501, 4101)),
-                                 adapters=(9001,), ocsp=8888, tsa=8899)
+                                 adapters=(9001, 9002, 9003, 9004), ocsp=8888, tsa=8899)
 MN_DEMO: Final = DemoTopology("MN", SERVER_IDS, PORTAL, ADAPTERS, DEFAULT_PORTS)
-KNOWN_ADAPTERS: Final = frozenset({"civil"})  # what `xroad serve adapter` can run
+KNOWN_ADAPTERS: Final = frozenset({"civil", "land", "vehicle", "tax"})  # `xroad serve adapter`
 
 
 def demo_topology(seed: InstanceSeed, seed_text: str) -> DemoTopology:

@@ -1,0 +1,139 @@
+"""Registry rows to X-Road payloads: REST JSON (the OpenAPI shapes) and SOAP elements.
+
+Both protocols are built from one pydantic model holding only the fields the client may see
+(`disclosure`), so SOAP and REST never disagree on what was disclosed. A field left out is
+absent from the JSON object and from the XML element; a disclosed field with no value (a
+taxpayer who never filed a return) is JSON `null` and an absent XML element. The XML shapes
+are those of `schemas/tax/tax-registry.wsdl`, in the models' field order; a test validates them.
+"""
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Final
+
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.tax.disclosure import TaxField
+from adapters.tax.registry import Taxpayer, TaxpayerStatus
+from adapters.toolkit.errors import AdapterError
+
+NAMESPACE: Final = "http://tax.gov.mn/xroad"
+PREFIX: Final = "tax"
+
+_MNT = "whole Mongolian tögrög (MNT)"
+
+
+class TaxStatus(BaseModel):
+    """Answer of `getTaxStatus` and `tax-status`: what the person owes this year.
+
+    Fields other than `register_number` are present only if disclosed to the client.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    register_number: str
+    tin: str | None = None
+    status: TaxpayerStatus | None = None
+    arrears_mnt: int | None = Field(default=None, ge=0, description=f"overdue tax, {_MNT}")
+    tax_year: int | None = None
+    property_tax_due_mnt: int | None = Field(default=None, ge=0, description=_MNT)
+    property_tax_paid: bool | None = Field(default=None, description="true if nothing is owed")
+    vehicle_tax_due_mnt: int | None = Field(default=None, ge=0, description=_MNT)
+    vehicle_tax_paid: bool | None = Field(default=None, description="true if nothing is owed")
+    last_filing_date: date | None = None
+    last_filing_period: str | None = Field(default=None, examples=["2024", "2025-Q1"])
+
+
+class TaxpayerRecord(BaseModel):
+    """Answer of `getTaxpayer` and `taxpayers`: the taxpayer's registration.
+
+    Fields other than `tin` are present only if disclosed to the client.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tin: str
+    register_number: str | None = None
+    registered_since: date | None = None
+    status: TaxpayerStatus | None = None
+    last_filing_date: date | None = None
+    last_filing_period: str | None = Field(default=None, examples=["2024", "2025-Q1"])
+
+
+class ErrorBody(BaseModel):
+    """A registry error as REST clients see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    message: str
+
+
+def _disclosed(
+    taxpayer: Taxpayer, model: type[BaseModel], key: TaxField, fields: frozenset[TaxField]
+) -> dict[str, object]:
+    """The model's values for `taxpayer`, limited to `fields` plus the key asked with."""
+    return {
+        name: getattr(taxpayer, name)
+        for name in model.model_fields
+        if name == key or TaxField(name) in fields
+    }
+
+
+def tax_status(taxpayer: Taxpayer, fields: frozenset[TaxField]) -> TaxStatus:
+    """The tax status of `taxpayer` as `fields` allow."""
+    return TaxStatus.model_validate(
+        _disclosed(taxpayer, TaxStatus, TaxField.REGISTER_NUMBER, fields)
+    )
+
+
+def taxpayer_record(taxpayer: Taxpayer, fields: frozenset[TaxField]) -> TaxpayerRecord:
+    """The registration of `taxpayer` as `fields` allow."""
+    return TaxpayerRecord.model_validate(_disclosed(taxpayer, TaxpayerRecord, TaxField.TIN, fields))
+
+
+def _xml_name(field: str) -> str:
+    """`property_tax_due_mnt` -> `propertyTaxDueMnt`."""
+    first, *rest = field.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def _xml_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)  # StrEnum members give their wire value
+
+
+def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
+    child = etree.SubElement(parent, etree.QName(NAMESPACE, name))
+    child.text = text
+    return child
+
+
+def append_record(wrapper: etree._Element, name: str, record: BaseModel) -> None:
+    """Add `<{name}>` with the record's disclosed, non-empty fields, in schema order."""
+    element = _add(wrapper, name)
+    values: Mapping[str, object] = record.model_dump(include=record.model_fields_set)
+    for field in type(record).model_fields:
+        value = values.get(field)
+        if value is not None:
+            _add(element, _xml_name(field), _xml_text(value))
+
+
+def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
+    """Add `<fault>`: a business error in a normal response (PR-MESS Annex D.2)."""
+    element = _add(wrapper, "fault")
+    _add(element, "faultCode", error.code)
+    _add(element, "faultString", str(error))
+
+
+def text_in(wrapper: etree._Element, name: str) -> str | None:
+    """The text of the request wrapper's child `name`, qualified or not (clients differ)."""
+    for tag in (etree.QName(NAMESPACE, name).text, name):
+        found = wrapper.find(tag)
+        if found is not None:
+            return (found.text or "").strip()
+    return None
