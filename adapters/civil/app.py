@@ -6,104 +6,28 @@ paths under `/persons`. Nothing here decides anything about persons; it turns re
 client: unexpected errors become an anonymous 500 whose fault id is only in the log.
 """
 
-import uuid
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
 from typing import Final
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from lxml import etree
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 import schemas
 from adapters.civil import mapping, registry, seed, service
 from adapters.civil.settings import CivilRegistrySettings
-from adapters.toolkit.errors import AdapterError, InvalidRequest, NotFound
-from adapters.toolkit.http import read_body, soap_response
-from adapters.toolkit.soap import SOAP_CONTENT_TYPE, build_fault, build_response, parse_request
-from xroad.errors import InvalidMessage, InvalidSoap
+from adapters.toolkit.app import add_health_route, add_soap_routes, registry_app
+from adapters.toolkit.database import connect
+from adapters.toolkit.errors import ErrorBody
 from xroad.limits import Limits
 
-SOAP_PATH: Final = "/soap"
 WSDL_FILE: Final = ("civil", "civil-registry.wsdl")
 _log: Final = structlog.get_logger(__name__)
 
 
-def _error_json(status_code: int, kind: str, message: str) -> JSONResponse:
-    body = mapping.ErrorBody(type=kind, message=message)
-    return JSONResponse(body.model_dump(), status_code=status_code)
-
-
-async def _adapter_error(_: Request, exc: Exception) -> Response:
-    """REST form of a registry error: 400 for the client's mistakes, 404 for unknown records."""
-    code = exc.code if isinstance(exc, AdapterError) else AdapterError.code
-    if isinstance(exc, InvalidRequest):
-        status = 400
-    elif isinstance(exc, NotFound):
-        status = 404
-    else:
-        status = 500
-    return _error_json(status, code, str(exc))
-
-
-async def _internal_error(request: Request, exc: Exception) -> Response:
-    """Last resort: log the cause under a fault id, tell the client only that id."""
-    fault_id = str(uuid.uuid4())
-    _log.error("internal_error", fault_id=fault_id, path=request.url.path, exc_info=exc)
-    if request.url.path == SOAP_PATH:
-        return soap_response(build_fault("Server", "internal error", fault_id=fault_id), fault=True)
-    return _error_json(500, "InternalError", f"internal error (fault id {fault_id})")
-
-
-def _fault(code: str, error: Exception, headers: Iterable[etree._Element] = ()) -> bytes:
-    fault_id = str(uuid.uuid4())
-    _log.info("soap.fault", fault_id=fault_id, code=code, reason=str(error))
-    return build_fault(code, str(error), fault_id=fault_id, headers=headers)
-
-
-def _answer(sessions: sessionmaker[Session], limits: Limits, body: bytes) -> tuple[bytes, bool]:
-    """The SOAP answer to `body`, and whether it is a fault; echoes headers once parsed."""
-    try:
-        request = parse_request(body, limits)
-    except InvalidMessage as e:
-        return _fault("Client", e), True
-    try:
-        with sessions() as session:
-            return build_response(request, service.answer_soap(session, request)), False
-    except InvalidMessage as e:
-        return _fault("Client", e, request.headers), True
-    except AdapterError as e:
-        origin = "Client" if isinstance(e, InvalidRequest) else "Server"
-        return _fault(f"{origin}.{e.code}", e, request.headers), True
-
-
-def _add_soap_routes(app: FastAPI, sessions: sessionmaker[Session], limits: Limits) -> None:
-    @app.post(SOAP_PATH, response_class=Response, summary="X-Road SOAP: getPerson, getFamily")
-    async def soap(request: Request) -> Response:
-        if request.headers.get("content-type", "").lower().startswith("multipart/"):
-            error = InvalidSoap("SOAP attachments are not supported by this service")
-            return soap_response(_fault("Client", error), fault=True)
-        try:
-            body = await read_body(request, limits.max_xml_bytes)
-        except InvalidMessage as e:
-            return soap_response(_fault("Client", e), fault=True)
-        envelope, fault = await run_in_threadpool(_answer, sessions, limits, body)
-        return soap_response(envelope, fault=fault)
-
-    wsdl = schemas.path(*WSDL_FILE).read_bytes()
-
-    @app.get("/wsdl", response_class=Response, summary="WSDL of the SOAP services")
-    def get_wsdl() -> Response:
-        return Response(wsdl, media_type=SOAP_CONTENT_TYPE)
-
-
 def _add_rest_routes(app: FastAPI, sessions: sessionmaker[Session]) -> None:
     errors: dict[int | str, dict[str, object]] = {
-        400: {"model": mapping.ErrorBody, "description": "malformed register number"},
-        404: {"model": mapping.ErrorBody, "description": "no such person"},
+        400: {"model": ErrorBody, "description": "malformed register number"},
+        404: {"model": ErrorBody, "description": "no such person"},
     }
 
     @app.get("/persons/{register_number}", responses=errors, summary="REST service persons")
@@ -116,35 +40,31 @@ def _add_rest_routes(app: FastAPI, sessions: sessionmaker[Session]) -> None:
         with sessions() as session:
             return mapping.family(*service.get_family(session, register_number))
 
-    @app.get("/health", summary="Liveness")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
 
 def create_app(settings: CivilRegistrySettings) -> FastAPI:
     """The civil registry adapter, with its database created and seeded on first start."""
-    engine = registry.connect(settings.database_url)
+    engine = connect(settings.database_url)
     registry.create_schema(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)
     with sessions.begin() as session:
         if seed.seed_if_empty(session):
             _log.info("civil_registry.seeded", persons=registry.count_persons(session))
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
-
-    app = FastAPI(
+    app = registry_app(
         title="Civil registry (General Authority for State Registration)",
         summary="X-Road subsystem MN/GOV/GASR/civil-registry",
-        version="1.0.0",
-        lifespan=lifespan,
+        engine=engine,
     )
-    app.add_exception_handler(AdapterError, _adapter_error)
-    app.add_exception_handler(Exception, _internal_error)
-    _add_soap_routes(app, sessions, Limits(max_xml_bytes=settings.max_soap_bytes))
+    add_soap_routes(
+        app,
+        sessions,
+        Limits(max_xml_bytes=settings.max_soap_bytes),
+        service.answer_soap,
+        summary="X-Road SOAP: getPerson, getFamily",
+        wsdl=schemas.path(*WSDL_FILE).read_bytes(),
+    )
     _add_rest_routes(app, sessions)
+    add_health_route(app)
     return app
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from adapters.civil.registry import Person, Relation, Status
 from adapters.toolkit.errors import AdapterError
 from adapters.toolkit.register_number import Sex
+from adapters.toolkit.soap import child_text
 
 NAMESPACE: Final = "http://civil.gov.mn/xroad"
 PREFIX: Final = "civ"
@@ -72,15 +73,6 @@ class Family(BaseModel):
 
     register_number: str
     relatives: list[Relative]
-
-
-class ErrorBody(BaseModel):
-    """A registry error as REST clients see it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: str
-    message: str
 
 
 def person_record(person: Person) -> PersonRecord:
@@ -168,8 +160,4 @@ def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
 
 def register_number_in(wrapper: etree._Element) -> str | None:
     """The `registerNumber` of a request wrapper, qualified or not (clients differ)."""
-    for name in (etree.QName(NAMESPACE, "registerNumber").text, "registerNumber"):
-        found = wrapper.find(name)
-        if found is not None:
-            return (found.text or "").strip()
-    return None
+    return child_text(wrapper, NAMESPACE, "registerNumber")

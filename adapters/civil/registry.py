@@ -9,11 +9,9 @@ from collections.abc import Sequence
 from datetime import date
 from enum import Enum as PyEnum
 from enum import StrEnum
-from pathlib import Path
 from typing import Final
 
-from sqlalchemy import Engine, Enum, ForeignKey, String, create_engine, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Enum, ForeignKey, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column
 
 from adapters.toolkit.register_number import Sex
@@ -82,14 +80,6 @@ class FamilyRelation(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
     relative_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
     relation: Mapped[Relation] = mapped_column(_wire_enum(Relation))
-
-
-def connect(database_url: str) -> Engine:
-    """Open the registry database, creating a SQLite file's parent directory if missing."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url)
 
 
 def create_schema(engine: Engine) -> None:

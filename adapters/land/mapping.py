@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.land.disclosure import ParcelField
 from adapters.land.registry import LandUse, Ownership, Parcel
 from adapters.toolkit.errors import AdapterError
+from adapters.toolkit.soap import child_text
 
 NAMESPACE: Final = "http://land.gov.mn/xroad"
 PREFIX: Final = "land"
@@ -72,15 +73,6 @@ class OwnerParcels(BaseModel):
 
     register_number: str
     parcels: list[ParcelRecord]
-
-
-class ErrorBody(BaseModel):
-    """A registry error as REST clients see it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: str
-    message: str
 
 
 def _share(ownership: Ownership) -> str:
@@ -175,8 +167,4 @@ def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
 
 def text_in(wrapper: etree._Element, name: str) -> str | None:
     """The text of the request wrapper's child `name`, qualified or not (clients differ)."""
-    for tag in (etree.QName(NAMESPACE, name).text, name):
-        found = wrapper.find(tag)
-        if found is not None:
-            return (found.text or "").strip()
-    return None
+    return child_text(wrapper, NAMESPACE, name)

@@ -9,10 +9,8 @@ from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
-from pathlib import Path
 
-from sqlalchemy import Engine, Enum, ForeignKey, String, create_engine, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Enum, ForeignKey, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
@@ -68,14 +66,6 @@ class Ownership(Base):
     def share(self) -> Fraction:
         """The owner's share, e.g. `Fraction(1, 2)` for one of two spouses."""
         return Fraction(self.share_numerator, self.share_denominator)
-
-
-def connect(database_url: str) -> Engine:
-    """Open the registry database, creating a SQLite file's parent directory if missing."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url)
 
 
 def create_schema(engine: Engine) -> None:

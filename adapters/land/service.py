@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from adapters.land import mapping, registry
 from adapters.land.disclosure import DisclosurePolicy, ParcelField
 from adapters.land.registry import Parcel
+from adapters.toolkit.clients import client_from_soap
 from adapters.toolkit.errors import InvalidRequest, NotFound
 from adapters.toolkit.register_number import birth_date_of
 from adapters.toolkit.soap import SoapRequest, response_wrapper
-from xroad.errors import InvalidMessage, InvalidSoap
-from xroad.messages.soap import parse_client_id
-from xroad.messages.xml import XROAD_NS
+from xroad.errors import InvalidSoap
 
 # Four digits for the aimag and soum (or district), six for the parcel within it.
 _PARCEL_ID: Final = re.compile(r"[0-9]{10}")
@@ -58,13 +57,8 @@ def parcels_of(session: Session, register_number: str) -> Sequence[Parcel]:
 
 def client_of(request: SoapRequest) -> str | None:
     """The X-Road client (`MN/GOV/MTA/tax-registry`) named in the SOAP header, if any."""
-    for element in request.headers:
-        if element.tag == f"{{{XROAD_NS}}}client":
-            try:
-                return str(parse_client_id(element))
-            except InvalidMessage as e:
-                raise InvalidRequest(f"malformed client header: {e}") from e
-    return None
+    client = client_from_soap(request)
+    return None if client is None else str(client)
 
 
 def disclosed_fields(policy: DisclosurePolicy, request: SoapRequest) -> frozenset[ParcelField]:

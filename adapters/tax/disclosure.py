@@ -15,8 +15,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from adapters.toolkit.errors import InvalidRequest
-from xroad.errors import InvalidClientIdentifier
+from adapters.toolkit.clients import rule_for
 from xroad.identifiers import ClientId
 
 
@@ -50,21 +49,7 @@ DEMO_FIELDS_BY_CLIENT: Final[FieldsByClient] = MappingProxyType(
 )
 
 
-def client_from_header(value: str | None) -> ClientId | None:
-    """The client named by the `X-Road-Client` header, None when called without the bus."""
-    if value is None:
-        return None
-    try:
-        return ClientId.parse(value.strip())
-    except InvalidClientIdentifier as e:
-        raise InvalidRequest(f"X-Road-Client {value[:100]!r} is not a client identifier") from e
-
-
 def disclosed_fields(policy: FieldsByClient, client: ClientId | None) -> frozenset[TaxField]:
     """The fields `client` may receive: its subsystem's entry, else its member's, else all."""
-    if client is None:
-        return ALL_FIELDS
-    for key in (str(client), str(client.member)):
-        if key in policy:
-            return policy[key]
-    return ALL_FIELDS
+    allowed = None if client is None else rule_for(policy, client)
+    return ALL_FIELDS if allowed is None else allowed

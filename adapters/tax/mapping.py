@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.tax.disclosure import TaxField
 from adapters.tax.registry import Taxpayer, TaxpayerStatus
 from adapters.toolkit.errors import AdapterError
+from adapters.toolkit.soap import child_text
 
 NAMESPACE: Final = "http://tax.gov.mn/xroad"
 PREFIX: Final = "tax"
@@ -59,15 +60,6 @@ class TaxpayerRecord(BaseModel):
     status: TaxpayerStatus | None = None
     last_filing_date: date | None = None
     last_filing_period: str | None = Field(default=None, examples=["2024", "2025-Q1"])
-
-
-class ErrorBody(BaseModel):
-    """A registry error as REST clients see it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: str
-    message: str
 
 
 def _disclosed(
@@ -132,8 +124,4 @@ def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
 
 def text_in(wrapper: etree._Element, name: str) -> str | None:
     """The text of the request wrapper's child `name`, qualified or not (clients differ)."""
-    for tag in (etree.QName(NAMESPACE, name).text, name):
-        found = wrapper.find(tag)
-        if found is not None:
-            return (found.text or "").strip()
-    return None
+    return child_text(wrapper, NAMESPACE, name)

@@ -8,7 +8,6 @@ was due.
 
 from datetime import date
 from enum import StrEnum
-from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -16,11 +15,9 @@ from sqlalchemy import (
     Engine,
     Enum,
     String,
-    create_engine,
     func,
     select,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
@@ -69,14 +66,6 @@ class Taxpayer(Base):
     vehicle_tax_paid: Mapped[bool]
     last_filing_date: Mapped[date | None]
     last_filing_period: Mapped[str | None] = mapped_column(String(7))
-
-
-def connect(database_url: str) -> Engine:
-    """Open the registry database, creating a SQLite file's parent directory if missing."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url)
 
 
 def create_schema(engine: Engine) -> None:

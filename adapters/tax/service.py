@@ -16,13 +16,12 @@ from adapters.tax import mapping, registry
 from adapters.tax.disclosure import FieldsByClient, TaxField, disclosed_fields
 from adapters.tax.registry import Taxpayer
 from adapters.tax.tin import register_number_of
+from adapters.toolkit.clients import client_from_soap
 from adapters.toolkit.errors import InvalidRequest, NotFound
 from adapters.toolkit.register_number import birth_date_of
 from adapters.toolkit.soap import SoapRequest, response_wrapper
 from xroad.errors import InvalidSoap
 from xroad.identifiers import ClientId
-from xroad.messages.soap import parse_client_id
-from xroad.messages.xml import XROAD_NS
 
 
 class TaxpayerNotFound(NotFound):
@@ -51,10 +50,7 @@ def get_taxpayer(session: Session, tin: str) -> Taxpayer:
 
 def soap_client(request: SoapRequest) -> ClientId | None:
     """The client in the request's `xrd:client` header, None if the request has no header."""
-    for element in request.headers:
-        if element.tag == f"{{{XROAD_NS}}}client":
-            return parse_client_id(element)  # InvalidClientIdentifier: a Client fault
-    return None
+    return client_from_soap(request, error=None)  # malformed: a plain Client fault
 
 
 def _argument(request: SoapRequest, name: str) -> str:

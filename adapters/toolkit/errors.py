@@ -7,6 +7,8 @@ unchanged, and the adapter alone decides how they look (SOAP fault, business fau
 
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict
+
 
 class AdapterError(Exception):
     """Root of every error an adapter raises deliberately; anything else is a bug."""
@@ -28,3 +30,12 @@ class NotFound(AdapterError):
     """
 
     code = "NotFound"
+
+
+class ErrorBody(BaseModel):
+    """A registry error as REST clients see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    message: str

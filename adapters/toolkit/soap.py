@@ -146,3 +146,12 @@ def build_fault(
         detail = etree.SubElement(fault, "detail")
         etree.SubElement(detail, "faultDetail").text = fault_id
     return _serialize(envelope)
+
+
+def child_text(wrapper: etree._Element, namespace: str, name: str) -> str | None:
+    """The stripped text of the wrapper's child `name`, qualified or not (clients differ)."""
+    for tag in (etree.QName(namespace, name).text, name):
+        found = wrapper.find(tag)
+        if found is not None:
+            return (found.text or "").strip()
+    return None

@@ -16,14 +16,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from adapters.toolkit.clients import rule_for
 from adapters.toolkit.errors import InvalidRequest
-from adapters.toolkit.soap import SoapRequest
 from xroad.errors import XRoadError
 from xroad.identifiers import ClientId
-from xroad.messages.soap import parse_client_id
-from xroad.messages.xml import XROAD_NS
-
-CLIENT_HEADER: Final = "X-Road-Client"
 
 
 class VehicleField(StrEnum):
@@ -68,30 +64,7 @@ class FieldPolicy:
 
     def fields_for(self, client: ClientId | None) -> frozenset[VehicleField]:
         """What `client` receives; every field when no rule names it (or it is unknown)."""
-        if client is None:
-            return ALL_FIELDS
-        allowed = self.rules.get(client, self.rules.get(client.member))
+        allowed = None if client is None else rule_for(self.rules, client)
         if allowed is None:
             return ALL_FIELDS
         return allowed | {VehicleField.PLATE_NUMBER}
-
-
-def client_from_header(value: str | None) -> ClientId | None:
-    """The client named by a REST `X-Road-Client` header, if the request carries one."""
-    if value is None:
-        return None
-    try:
-        return ClientId.parse(value)
-    except XRoadError as e:
-        raise InvalidClient(f"{CLIENT_HEADER}: {e}") from e
-
-
-def client_from_soap(request: SoapRequest) -> ClientId | None:
-    """The client named by the request's `xrd:client` header, if it has one."""
-    for element in request.headers:
-        if element.tag == f"{{{XROAD_NS}}}client":
-            try:
-                return parse_client_id(element)
-            except XRoadError as e:
-                raise InvalidClient(f"client header: {e}") from e
-    return None

@@ -14,6 +14,7 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.toolkit.errors import AdapterError
+from adapters.toolkit.soap import child_text
 from adapters.vehicle.disclosure import VehicleField
 from adapters.vehicle.registry import InspectionStatus, InsuranceStatus, Vehicle
 
@@ -63,15 +64,6 @@ class OwnerVehicles(BaseModel):
 
     owner_register_number: str
     vehicles: list[VehicleRecord]
-
-
-class ErrorBody(BaseModel):
-    """A registry error as REST clients see it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: str
-    message: str
 
 
 def _values(vehicle: Vehicle) -> dict[VehicleField, Any]:
@@ -163,8 +155,4 @@ def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
 
 def text_in(wrapper: etree._Element, name: str) -> str | None:
     """The text of the request wrapper's child `name`, qualified or not (clients differ)."""
-    for tag in (etree.QName(NAMESPACE, name).text, name):
-        found = wrapper.find(tag)
-        if found is not None:
-            return (found.text or "").strip()
-    return None
+    return child_text(wrapper, NAMESPACE, name)

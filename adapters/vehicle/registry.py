@@ -11,10 +11,8 @@ from collections.abc import Sequence
 from datetime import date
 from enum import Enum as PyEnum
 from enum import StrEnum
-from pathlib import Path
 
-from sqlalchemy import Engine, Enum, String, create_engine, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Enum, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, validates
 
 from adapters.toolkit.register_number import is_valid as is_register_number
@@ -84,14 +82,6 @@ class Vehicle(Base):
         if not is_register_number(value):
             raise ValueError(f"{value!r} is not a register number")
         return value
-
-
-def connect(database_url: str) -> Engine:
-    """Open the registry database, creating a SQLite file's parent directory if missing."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url)
 
 
 def create_schema(engine: Engine) -> None:

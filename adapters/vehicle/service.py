@@ -13,11 +13,12 @@ from typing import Final
 from lxml import etree
 from sqlalchemy.orm import Session
 
+from adapters.toolkit.clients import client_from_soap
 from adapters.toolkit.errors import InvalidRequest, NotFound
 from adapters.toolkit.register_number import birth_date_of
 from adapters.toolkit.soap import SoapRequest, response_wrapper
 from adapters.vehicle import mapping, registry
-from adapters.vehicle.disclosure import FieldPolicy, client_from_soap
+from adapters.vehicle.disclosure import FieldPolicy, InvalidClient
 from adapters.vehicle.plate import check_plate_number
 from adapters.vehicle.registry import Vehicle
 from xroad.errors import InvalidSoap
@@ -54,7 +55,7 @@ def _get_vehicles_by_owner(
     session: Session, request: SoapRequest, policy: FieldPolicy
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
-    fields = policy.fields_for(client_from_soap(request))
+    fields = policy.fields_for(client_from_soap(request, error=InvalidClient))
     register_number = _required(request, "registerNumber")
     vehicles = get_vehicles_by_owner(session, register_number)
     mapping.append_owner_vehicles(wrapper, register_number, vehicles, fields)
@@ -65,7 +66,7 @@ def _get_vehicle_by_plate(
     session: Session, request: SoapRequest, policy: FieldPolicy
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
-    fields = policy.fields_for(client_from_soap(request))
+    fields = policy.fields_for(client_from_soap(request, error=InvalidClient))
     try:
         vehicle = get_vehicle_by_plate(session, _required(request, "plateNumber"))
     except NotFound as e:

@@ -21,9 +21,9 @@ from adapters.tax.disclosure import (
     ALL_FIELDS,
     DEMO_FIELDS_BY_CLIENT,
     TaxField,
-    client_from_header,
     disclosed_fields,
 )
+from adapters.toolkit.clients import client_from_header
 from adapters.toolkit.errors import InvalidRequest
 from xroad.identifiers import ClientId
 
