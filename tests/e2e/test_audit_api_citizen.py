@@ -39,7 +39,7 @@ from tests.e2e.test_audit_api import (
 )
 from tests.e2e.test_exchange import CONSUMER, PORTAL, PROVIDER
 from xroad.cli.demo import DEMO_PERSON, DemoSettings
-from xroad.proxy.runner import AUDIT_BODY_SEED_FILE, SERVERCONF_FILE
+from xroad.proxy.layout import AUDIT_BODY_SEED_FILE, SERVERCONF_FILE
 from xroad.serverconf import parse, write_atomically
 from xroad.signing.message import digest
 

@@ -35,7 +35,7 @@ from xroad.demo.topology import free_ports
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.globalconf.codec import verify_signed
 from xroad.identifiers import ClientId
-from xroad.proxy.runner import signing_label
+from xroad.proxy.layout import signing_label
 
 pytestmark = pytest.mark.e2e
 

@@ -30,7 +30,7 @@ from xroad.cli.central_client import CentralClient, CentralUrl, DataDir, fail, i
 from xroad.clock import SystemClock
 from xroad.errors import XRoadError
 from xroad.identifiers import ClientId, SecurityServerId
-from xroad.proxy.runner import AUTH_KEY_LABEL, signing_label
+from xroad.proxy.layout import AUTH_KEY_LABEL, signing_label
 from xroad.serverconf import parse
 
 PIN_VARIABLE = "XROAD_TOKEN_PIN"

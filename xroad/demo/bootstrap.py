@@ -33,11 +33,7 @@ from xroad.demo.topology import (
 )
 from xroad.globalconf.anchor import ConfigurationAnchor
 from xroad.identifiers import ClientId, GlobalGroupId
-from xroad.proxy.runner import (
-    AUTH_KEY_LABEL,
-    SERVERCONF_FILE,
-    signing_label,
-)
+from xroad.proxy.layout import AUTH_KEY_LABEL, SERVERCONF_FILE, signing_label
 from xroad.serverconf import ServerConf, ServiceDescription, ServiceType, render
 from xroad.serverconf import parse as parse_serverconf
 

@@ -48,6 +48,15 @@ from xroad.proxy.audit_api import AuditAccess
 from xroad.proxy.client_proxy import ClientProxy
 from xroad.proxy.context import SecurityServer
 from xroad.proxy.http import PeerClient, ServiceClient
+from xroad.proxy.layout import (
+    AUDIT_BODY_SEED_FILE,
+    AUDIT_LOG_PUBLIC_KEY_FILE,
+    AUDIT_LOG_SEED_FILE,
+    AUDIT_SUBJECT_SEED_FILE,
+    AUTH_KEY_LABEL,
+    SERVERCONF_FILE,
+    SIGN_KEY_PREFIX,
+)
 from xroad.proxy.monitoring import Monitor
 from xroad.proxy.ocsp_source import CachedOcspSource, OcspCacheFactory
 from xroad.proxy.replay_store import SqlReplayGuard
@@ -59,20 +68,9 @@ from xroad.signing.signer import Signer
 
 log = structlog.get_logger(__name__)
 
-AUTH_KEY_LABEL = "auth"
-SERVERCONF_FILE = "serverconf.toml"
-AUDIT_LOG_SEED_FILE = "audit-log.seed"
-AUDIT_LOG_PUBLIC_KEY_FILE = "audit-log.pub"
-AUDIT_SUBJECT_SEED_FILE = "audit-subject.seed"  # keys the citizen view's subject hashes
-AUDIT_BODY_SEED_FILE = "audit-body.seed"  # members' keys for bodies kept in the audit log
-SIGN_KEY_PREFIX = "sign-"
 _STARTUP_CONF_WAIT_S = 30.0
 _CACHED_CONF_GRACE_S = 5.0
 _FEDERATED_CONF_WAIT_S = 10.0
-
-
-def signing_label(member: ClientId) -> str:
-    return SIGN_KEY_PREFIX + str(member).replace("/", "_")
 
 
 def _unlock_signers(token: SoftwareToken, pin: str) -> dict[ClientId, Signer]:
