@@ -15,7 +15,8 @@ from pathlib import Path
 
 import structlog
 
-from audit.evidence import ArchiveRange, EvidenceError, bundle_digest, read_manifest
+from audit.bundle_digest import bundle_digest
+from audit.evidence import ArchiveRange, EvidenceError, read_manifest
 from audit.export import ServerLog, export_bundle
 from audit.store import ArchiveEntry, SqlAuditStore
 from audit.verifier import verify_bundle

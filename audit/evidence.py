@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import shutil
 import tempfile
@@ -466,36 +465,3 @@ def _write_history(path: Path, history: Iterable[EarlierCheckpoint], size: int) 
                                     f"1..{size}")
             f.write(_line({"size": entry.size, "note": _b64(entry.note),
                            "proof": [_b64(h) for h in entry.proof]}))
-
-
-# --- archive chaining -------------------------------------------------------------------------
-
-def bundle_digest(bundle: Path) -> str:
-    """SHA-256 (hex) of the bundle's listing: one `<sha256 hex>  <relative path>\\n` line per
-    file, sorted by path, which is what `sha256sum` prints; archive bundles chain by it."""
-    if not bundle.is_dir():
-        raise EvidenceError(f"{bundle} is not a directory")
-    listing = hashlib.sha256()
-    for path in sorted(_files(bundle, bundle), key=lambda p: p.relative_to(bundle).as_posix()):
-        listing.update(f"{_file_sha256(path)}  {path.relative_to(bundle).as_posix()}\n".encode())
-    return listing.hexdigest()
-
-
-def _files(directory: Path, bundle: Path) -> Iterator[Path]:
-    for path in directory.iterdir():
-        if path.is_symlink():
-            raise EvidenceError(f"{path.relative_to(bundle)} is a symbolic link")
-        if path.is_dir():
-            yield from _files(path, bundle)
-        elif path.is_file():
-            yield path
-        else:
-            raise EvidenceError(f"{path.relative_to(bundle)} is not a regular file")
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()

@@ -6,7 +6,8 @@ import pytest
 from bundle_factory import default_entries, make_world, write_test_bundle
 
 from audit.archive import verify_archive_chain
-from audit.evidence import ArchiveRange, bundle_digest
+from audit.bundle_digest import bundle_digest
+from audit.evidence import ArchiveRange
 
 
 @pytest.fixture(scope="module")

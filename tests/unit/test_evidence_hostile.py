@@ -20,7 +20,8 @@ from bundle_factory import (
     write_test_bundle,
 )
 
-from audit.evidence import MAX_LINE, EvidenceError, bundle_digest, timestamp_response
+from audit.bundle_digest import bundle_digest
+from audit.evidence import MAX_LINE, EvidenceError, timestamp_response
 from audit.merkle import leaf_hash, root
 from audit.verifier import verify_bundle
 from audit.verifier_records import IndexSet
