@@ -1,9 +1,5 @@
 """Tamper-evident audit log: one record per message on each security server, in an RFC 6962
-Merkle tree with signed, time-stamped checkpoints and proofs (`audit.merkle`, `audit.tree`)."""
+Merkle tree with signed, time-stamped checkpoints and proofs (`audit.merkle`, `audit.tree`).
 
-from audit.merkle import leaf_hash
-from audit.record import AuditEntry, AuditRecord, SealedBody
-from audit.store import SqlAuditStore, StoredRecord
-
-__all__ = ["AuditEntry", "AuditRecord", "SealedBody", "SqlAuditStore", "StoredRecord",
-           "leaf_hash"]
+The package imports nothing itself: an offline verifier or a command that only reads bundles
+does not pay for the database layer (`audit.store`)."""

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from keys.devpki import new_key
 from keys.token import SoftwareToken
 from xroad.central.admin_api import admin_services, mount_admin_api
-from xroad.central.admin_auth import Role
 from xroad.central.members import Members
 from xroad.central.models import AdminAuditEntry, Member, RegistrationRequest, Subsystem
 from xroad.central.requests import RequestKind, SignedRequest, new_request, sign_request
+from xroad.central.roles import Role
 from xroad.central.seed import InstanceSeed, MemberSeed, ServerSeed
 from xroad.central.service import Registry
 from xroad.clock import FixedClock

@@ -6,8 +6,9 @@ import stat
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
-from xroad.central.admin_auth import ApiKeyStore, Credentials, Role
+from xroad.central.admin_auth import ApiKeyStore, Credentials
 from xroad.central.database import migrate
+from xroad.central.roles import Role
 from xroad.cli.main import app
 from xroad.clock import SystemClock
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from xroad.central.admin_api import admin_services, mount_admin_api
-from xroad.central.admin_auth import Role
+from xroad.central.roles import Role
 from xroad.central.service import Registry
 from xroad.clock import FixedClock
 from xroad.globalconf import codec

@@ -10,13 +10,13 @@ from xroad.central.admin_auth import (
     ApiKeyStore,
     Credentials,
     Principal,
-    Role,
     ensure_key_file,
     parse_authorization,
     write_key_file,
 )
 from xroad.central.errors import Conflict, NotFound
 from xroad.central.members import Members
+from xroad.central.roles import Role
 from xroad.central.seed import InstanceSeed, MemberSeed
 from xroad.central.service import Registry
 from xroad.clock import FixedClock

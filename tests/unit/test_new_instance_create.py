@@ -17,8 +17,9 @@ from keys.certs import pem
 from keys.devpki import DevCa
 from keys.token import SoftwareToken
 from tests.unit.conftest import PIN
-from xroad.central.admin_auth import ApiKeyStore, Credentials, Role
+from xroad.central.admin_auth import ApiKeyStore, Credentials
 from xroad.central.keys import CONF_SIGNING_LABEL
+from xroad.central.roles import Role
 from xroad.central.service import Registry
 from xroad.clock import FixedClock
 from xroad.globalconf.anchor import ConfigurationAnchor

@@ -32,13 +32,13 @@ from xroad.central.admin_auth import (
     ApiKeyStore,
     Authenticator,
     Principal,
-    Role,
 )
 from xroad.central.admin_http import BodyLimit, guard, install_error_handlers
 from xroad.central.federation import AnchorView, TrustedAnchors
 from xroad.central.members import Members, MemberView
 from xroad.central.registration import Registrations, RequestView, Status
 from xroad.central.requests import RequestKind, SignedRequest, new_request
+from xroad.central.roles import Role
 from xroad.clock import Clock
 from xroad.errors import BadRequest
 from xroad.identifiers import ClientId, SecurityServerId

@@ -15,7 +15,6 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from xroad.central.errors import NotFound
 from xroad.central.models import AdminApiKey
+from xroad.central.roles import Role
 from xroad.clock import Clock
 from xroad.errors import BadRequest
 
@@ -33,17 +33,6 @@ log = structlog.get_logger(__name__)
 _MAX_NAME: Final = 255
 _KEY_ID_BYTES: Final = 4  # 8 hex digits: shown in logs and the audit trail, never the secret
 
-
-class Role(StrEnum):
-    ADMINISTRATOR = "administrator"
-    REGISTRATION_OFFICER = "registration-officer"
-    AUDITOR = "auditor"
-
-
-# Where a data directory keeps each role's key (`<data-dir>/central/...`, mode 0600).
-KEY_FILE_NAMES: Final = {Role.ADMINISTRATOR: "admin-api-key",
-                         Role.REGISTRATION_OFFICER: "officer-api-key",
-                         Role.AUDITOR: "auditor-api-key"}
 
 # Who may call what.
 READERS: Final = frozenset(Role)

@@ -17,8 +17,9 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xroad.central.admin_auth import Authenticator, Principal, Role, parse_authorization
+from xroad.central.admin_auth import Authenticator, Principal, parse_authorization
 from xroad.central.errors import Conflict, NotFound
+from xroad.central.roles import Role
 from xroad.errors import InvalidMessage, UnknownMember, VerificationError, XRoadError
 
 log = structlog.get_logger(__name__)

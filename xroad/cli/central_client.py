@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
-from xroad.central.admin_auth import KEY_FILE_NAMES, Role
+from xroad.central.roles import KEY_FILE_NAMES, Role
 
 URL_VARIABLE = "XROAD_CENTRAL_URL"
 KEY_VARIABLE = "XROAD_CENTRAL_API_KEY"

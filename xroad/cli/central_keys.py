@@ -8,16 +8,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import create_engine
 
-from xroad.central.admin_auth import KEY_FILE_NAMES, ApiKeyStore, Role, write_key_file
-from xroad.central.database import migrate
+from xroad.central.roles import KEY_FILE_NAMES, Role
 from xroad.cli.central_client import fail
-from xroad.clock import SystemClock
 from xroad.errors import XRoadError
+
+if TYPE_CHECKING:
+    from xroad.central.admin_auth import ApiKeyStore
 
 app = typer.Typer(no_args_is_help=True,
                   help="Admin API keys of the central server (on the central server's host).")
@@ -31,6 +31,13 @@ DatabaseUrl = Annotated[str | None, typer.Option(
 
 @contextmanager
 def _store(data_dir: Path, database_url: str | None) -> Iterator[ApiKeyStore]:
+    # The database layer loads only for these commands, not for every `xroad` invocation.
+    from sqlalchemy import create_engine  # noqa: PLC0415
+
+    from xroad.central.admin_auth import ApiKeyStore  # noqa: PLC0415
+    from xroad.central.database import migrate  # noqa: PLC0415
+    from xroad.clock import SystemClock  # noqa: PLC0415
+
     url = database_url or os.environ.get(DB_VARIABLE)
     if url is None:
         path = data_dir / "central" / "central.db"
@@ -58,6 +65,8 @@ def create(
     data_dir: DataDir = Path("var"), database_url: DatabaseUrl = None,
 ) -> None:
     """Issue a key and write it to a file only its owner can read (never printed)."""
+    from xroad.central.admin_auth import write_key_file  # noqa: PLC0415 - see `_store`
+
     path = out or data_dir / "central" / KEY_FILE_NAMES[role]
     if path.exists() and not force:
         fail(f"{path} exists; use --force to replace it (the old key stays valid until "

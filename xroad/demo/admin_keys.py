@@ -6,7 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from xroad.central.admin_auth import KEY_FILE_NAMES, ApiKeyStore, ensure_key_file
+from xroad.central.admin_auth import ApiKeyStore, ensure_key_file
+from xroad.central.roles import KEY_FILE_NAMES
 from xroad.clock import Clock
 
 

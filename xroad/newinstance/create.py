@@ -25,10 +25,11 @@ from sqlalchemy import create_engine
 from keys.certs import pem
 from keys.devpki import create_dev_ca
 from keys.token import SoftwareToken
-from xroad.central.admin_auth import ApiKeyStore, Role, ensure_key_file
+from xroad.central.admin_auth import ApiKeyStore, ensure_key_file
 from xroad.central.bootstrap import approve_tsa, ensure_conf_signing_key
 from xroad.central.database import current
 from xroad.central.keys import CertIssuer, anchor_for
+from xroad.central.roles import Role
 from xroad.central.service import Registry
 from xroad.clock import FixedClock, require_aware
 from xroad.newinstance.certfiles import cert_name

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from xroad.central.admin_auth import KEY_FILE_NAMES, Role
+from xroad.central.roles import KEY_FILE_NAMES, Role
 
 INSTANCE_FILE: Final = "instance.json"
 NEXT_STEPS_FILE: Final = "NEXT-STEPS.txt"
