@@ -1,24 +1,28 @@
 """Registry rows to X-Road payloads: REST JSON (the OpenAPI shapes) and SOAP elements.
 
-The JSON models and the XML elements carry the same fields under the same names (snake_case
-in JSON, camelCase in XML, as each world expects), so a client sees one person either way.
-The XML shapes are those of `schemas/civil/civil-registry.wsdl`; a test validates them.
+One pydantic model per answer, holding only what the client may see (`disclosure`): REST
+returns it, SOAP writes it with the toolkit's `append_model` (snake_case in JSON, camelCase in
+XML), so a client sees one person either way. A withheld field is absent, never null. The XML
+shapes are those of `schemas/civil/civil-registry.wsdl`, in the models' field order; a test
+validates them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
+from types import MappingProxyType
 from typing import Final
 
 from lxml import etree
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.civil.disclosure import ALL_FIELDS, PersonField
 from adapters.civil.registry import Person, Relation, Status
-from adapters.toolkit.errors import AdapterError
+from adapters.toolkit.payload import append_model
 from adapters.toolkit.register_number import Sex
-from adapters.toolkit.soap import child_text
 
 NAMESPACE: Final = "http://civil.gov.mn/xroad"
 PREFIX: Final = "civ"
+_WITHHELD: Final = "absent when withheld from this client (data minimisation)"
 
 
 class Address(BaseModel):
@@ -37,15 +41,15 @@ class PersonRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     register_number: str
-    family_name: str
-    given_name: str
-    clan_name: str
-    sex: Sex
-    birth_date: date
-    birth_place: str
-    citizenship: str
-    address: Address
-    status: Status
+    family_name: str | None = Field(default=None, description=f"ovog; {_WITHHELD}")
+    given_name: str | None = Field(default=None, description=_WITHHELD)
+    clan_name: str | None = Field(default=None, description=_WITHHELD)
+    sex: Sex | None = Field(default=None, description=_WITHHELD)
+    birth_date: date | None = Field(default=None, description=_WITHHELD)
+    birth_place: str | None = Field(default=None, description=_WITHHELD)
+    citizenship: str | None = Field(default=None, description=_WITHHELD)
+    address: Address | None = Field(default=None, description=_WITHHELD)
+    status: Status | None = Field(default=None, description=_WITHHELD)
 
 
 class Relative(BaseModel):
@@ -59,11 +63,11 @@ class Relative(BaseModel):
 
     relation: Relation
     register_number: str
-    family_name: str
-    given_name: str
-    sex: Sex
-    birth_date: date
-    status: Status
+    family_name: str | None = Field(default=None, description=_WITHHELD)
+    given_name: str | None = Field(default=None, description=_WITHHELD)
+    sex: Sex | None = Field(default=None, description=_WITHHELD)
+    birth_date: date | None = Field(default=None, description=_WITHHELD)
+    status: Status | None = Field(default=None, description=_WITHHELD)
 
 
 class Family(BaseModel):
@@ -72,92 +76,65 @@ class Family(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     register_number: str
-    relatives: list[Relative]
-
-
-def person_record(person: Person) -> PersonRecord:
-    """The REST shape of `person`."""
-    return PersonRecord(
-        register_number=person.register_number,
-        family_name=person.family_name,
-        given_name=person.given_name,
-        clan_name=person.clan_name,
-        sex=person.sex,
-        birth_date=person.birth_date,
-        birth_place=person.birth_place,
-        citizenship=person.citizenship,
-        address=Address(aimag=person.aimag, soum=person.soum, bag=person.bag),
-        status=person.status,
+    relatives: list[Relative] | None = Field(
+        default=None, description=f"empty if the person has none; {_WITHHELD}"
     )
 
 
-def family(person: Person, relatives: Sequence[tuple[Relation, Person]]) -> Family:
-    """The REST shape of the person's family."""
-    return Family(
-        register_number=person.register_number,
-        relatives=[
-            Relative(
-                relation=relation,
-                register_number=relative.register_number,
-                family_name=relative.family_name,
-                given_name=relative.given_name,
-                sex=relative.sex,
-                birth_date=relative.birth_date,
-                status=relative.status,
-            )
-            for relation, relative in relatives
-        ],
-    )
+# Which field of the answers each `PersonField` covers.
+_COVERS: Final[Mapping[str, PersonField]] = MappingProxyType(
+    {
+        "family_name": PersonField.NAME,
+        "given_name": PersonField.NAME,
+        "clan_name": PersonField.CLAN_NAME,
+        "sex": PersonField.SEX,
+        "birth_date": PersonField.BIRTH_DATE,
+        "birth_place": PersonField.BIRTH_PLACE,
+        "citizenship": PersonField.CITIZENSHIP,
+        "address": PersonField.ADDRESS,
+        "status": PersonField.STATUS,
+        "relatives": PersonField.FAMILY,
+    }
+)
 
 
-def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-    child = etree.SubElement(parent, etree.QName(NAMESPACE, name))
-    child.text = text
-    return child
+def _disclosed(values: Mapping[str, object], fields: frozenset[PersonField]) -> dict[str, object]:
+    """`values` without those `fields` withhold; fields no `PersonField` covers are keys."""
+    return {name: v for name, v in values.items() if name not in _COVERS or _COVERS[name] in fields}
 
 
-def append_person(wrapper: etree._Element, person: Person) -> None:
+def person_record(person: Person, fields: frozenset[PersonField] = ALL_FIELDS) -> PersonRecord:
+    """The REST shape of `person`, with only `fields` set (serialize with `exclude_unset`)."""
+    values = {
+        name: getattr(person, name) for name in PersonRecord.model_fields if name != "address"
+    }
+    values["address"] = Address(aimag=person.aimag, soum=person.soum, bag=person.bag)
+    return PersonRecord.model_validate(_disclosed(values, fields))
+
+
+def _relative(relation: Relation, person: Person, fields: frozenset[PersonField]) -> Relative:
+    values = {name: getattr(person, name) for name in Relative.model_fields if name != "relation"}
+    return Relative.model_validate(_disclosed({"relation": relation, **values}, fields))
+
+
+def family(
+    person: Person,
+    relatives: Sequence[tuple[Relation, Person]],
+    fields: frozenset[PersonField] = ALL_FIELDS,
+) -> Family:
+    """The REST shape of the person's family; no relatives at all unless `FAMILY` is disclosed."""
+    values = {
+        "register_number": person.register_number,
+        "relatives": [_relative(relation, relative, fields) for relation, relative in relatives],
+    }
+    return Family.model_validate(_disclosed(values, fields))
+
+
+def append_person(wrapper: etree._Element, record: PersonRecord) -> None:
     """Add `<person>` to a `getPersonResponse`."""
-    element = _add(wrapper, "person")
-    _add(element, "registerNumber", person.register_number)
-    _add(element, "familyName", person.family_name)
-    _add(element, "givenName", person.given_name)
-    _add(element, "clanName", person.clan_name)
-    _add(element, "sex", person.sex.value)
-    _add(element, "birthDate", person.birth_date.isoformat())
-    _add(element, "birthPlace", person.birth_place)
-    _add(element, "citizenship", person.citizenship)
-    address = _add(element, "address")
-    _add(address, "aimag", person.aimag)
-    _add(address, "soum", person.soum)
-    _add(address, "bag", person.bag)
-    _add(element, "status", person.status.value)
+    append_model(wrapper, NAMESPACE, "person", record)
 
 
-def append_family(
-    wrapper: etree._Element, person: Person, relatives: Sequence[tuple[Relation, Person]]
-) -> None:
+def append_family(wrapper: etree._Element, record: Family) -> None:
     """Add `<family>` to a `getFamilyResponse`."""
-    element = _add(wrapper, "family")
-    _add(element, "registerNumber", person.register_number)
-    for relation, relative in relatives:
-        item = _add(element, "relative")
-        _add(item, "relation", relation.value)
-        _add(item, "registerNumber", relative.register_number)
-        _add(item, "familyName", relative.family_name)
-        _add(item, "givenName", relative.given_name)
-        _add(item, "sex", relative.sex.value)
-        _add(item, "birthDate", relative.birth_date.isoformat())
-        _add(item, "status", relative.status.value)
-
-
-def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
-    """Add `<fault>`: a business error in a normal response (PR-MESS Annex D.2)."""
-    element = _add(wrapper, "fault")
-    _add(element, "faultCode", error.code)
-    _add(element, "faultString", str(error))
-
-
-def register_number_in(wrapper: etree._Element) -> str | None:
-    """The `registerNumber` of a request wrapper, qualified or not (clients differ)."""
-    return child_text(wrapper, NAMESPACE, "registerNumber")
+    append_model(wrapper, NAMESPACE, "family", record)

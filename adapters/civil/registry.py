@@ -11,7 +11,7 @@ from enum import Enum as PyEnum
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import Engine, Enum, ForeignKey, String, func, select
+from sqlalchemy import Enum, ForeignKey, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column
 
 from adapters.toolkit.register_number import Sex
@@ -80,11 +80,6 @@ class FamilyRelation(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
     relative_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
     relation: Mapped[Relation] = mapped_column(_wire_enum(Relation))
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet; existing data is left alone."""
-    Base.metadata.create_all(engine)
 
 
 def count_persons(session: Session) -> int:

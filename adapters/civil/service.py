@@ -1,7 +1,8 @@
 """The civil registry's services: service code -> handler, for SOAP and REST alike.
 
-Both protocols call the same lookups, so a malformed register number or an unknown person
-means the same thing over SOAP and REST; only the wire form differs (see `app`).
+Both protocols call the same lookups and the same disclosure policy, so a malformed register
+number, an unknown person or a withheld field means the same thing over SOAP and REST; only
+the wire form differs (see `app`).
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -12,11 +13,18 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from adapters.civil import mapping, registry
+from adapters.civil.disclosure import DisclosurePolicy, PersonField
 from adapters.civil.registry import Person, Relation
-from adapters.toolkit.errors import InvalidRequest, NotFound
+from adapters.toolkit.clients import client_from_soap
+from adapters.toolkit.errors import NotFound
 from adapters.toolkit.register_number import birth_date_of
-from adapters.toolkit.soap import SoapRequest, response_wrapper
-from xroad.errors import InvalidSoap
+from adapters.toolkit.soap import (
+    SoapRequest,
+    append_business_fault,
+    handler_for,
+    required_argument,
+    response_wrapper,
+)
 
 
 class PersonNotFound(NotFound):
@@ -42,47 +50,50 @@ def get_family(
     return person, registry.relatives_of(session, person)
 
 
-def _register_number(request: SoapRequest) -> str:
-    register_number = mapping.register_number_in(request.body)
-    if register_number is None:
-        raise InvalidRequest(f"{request.service_code} needs a registerNumber element")
-    return register_number
+def disclosed_fields(policy: DisclosurePolicy, request: SoapRequest) -> frozenset[PersonField]:
+    """The fields this SOAP request's client receives for the purpose it states."""
+    return policy.fields_for(client_from_soap(request), request.header_text("issue"))
 
 
-def _get_person(session: Session, request: SoapRequest) -> etree._Element:
+def _get_person(
+    session: Session, request: SoapRequest, fields: frozenset[PersonField]
+) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
     try:
-        mapping.append_person(wrapper, get_person(session, _register_number(request)))
+        person = get_person(session, required_argument(request, "registerNumber"))
     except NotFound as e:
-        mapping.append_business_fault(wrapper, e)
+        append_business_fault(wrapper, e)
+    else:
+        mapping.append_person(wrapper, mapping.person_record(person, fields))
     return wrapper
 
 
-def _get_family(session: Session, request: SoapRequest) -> etree._Element:
+def _get_family(
+    session: Session, request: SoapRequest, fields: frozenset[PersonField]
+) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
     try:
-        mapping.append_family(wrapper, *get_family(session, _register_number(request)))
+        person, relatives = get_family(session, required_argument(request, "registerNumber"))
     except NotFound as e:
-        mapping.append_business_fault(wrapper, e)
+        append_business_fault(wrapper, e)
+    else:
+        mapping.append_family(wrapper, mapping.family(person, relatives, fields))
     return wrapper
 
 
-SoapHandler = Callable[[Session, SoapRequest], etree._Element]
+SoapHandler = Callable[[Session, SoapRequest, frozenset[PersonField]], etree._Element]
 
 SOAP_SERVICES: Final[Mapping[str, SoapHandler]] = MappingProxyType(
     {"getPerson": _get_person, "getFamily": _get_family}
 )
 
 
-def answer_soap(session: Session, request: SoapRequest) -> etree._Element:
+def answer_soap(
+    session: Session, request: SoapRequest, policy: DisclosurePolicy
+) -> etree._Element:
     """The response wrapper for `request`; `InvalidSoap` if this registry has no such service.
 
     Business errors (an unknown person) are in the wrapper; malformed input raises.
     """
-    handler = SOAP_SERVICES.get(request.service_code)
-    if handler is None or request.namespace != mapping.NAMESPACE:
-        raise InvalidSoap(
-            f"no service {request.service_code!r} in namespace {request.namespace!r}; "
-            f"this registry offers {', '.join(SOAP_SERVICES)} in {mapping.NAMESPACE}"
-        )
-    return handler(session, request)
+    handler = handler_for(SOAP_SERVICES, mapping.NAMESPACE, request)
+    return handler(session, request, disclosed_fields(policy, request))

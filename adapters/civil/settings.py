@@ -1,17 +1,21 @@
 """Settings of the civil registry adapter, read from `XROAD_CIVIL_*` variables by the caller."""
 
-from typing import Final
+from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-MIB: Final = 1024 * 1024
+from adapters.civil.disclosure import DEMO_RULES, DisclosureRule
+from adapters.toolkit.settings import RegistrySettings
 
 
-class CivilRegistrySettings(BaseSettings):
+class CivilRegistrySettings(RegistrySettings):
     """Passed to `create_app`; never read at import time, so tests can run several apps."""
 
     model_config = SettingsConfigDict(env_prefix="XROAD_CIVIL_", frozen=True, extra="forbid")
 
-    database_url: str  # e.g. "sqlite:///var/adapters/civil.db"; a SQLite parent dir is created
-    max_soap_bytes: int = Field(default=MIB, gt=0)  # larger SOAP requests get a Client fault
+    # Data minimisation (adapters/civil/disclosure.py): a TOML file of `[[rule]]` tables, then
+    # rules given directly (JSON in XROAD_CIVIL_DISCLOSURE_RULES; the default is the demo's:
+    # no family relations nor birth place for MN/GOV/MTA/tax-registry). Two rules for one
+    # client and purpose are refused at start: set the variable to `[]` to replace the demo's.
+    disclosure_file: Path | None = None
+    disclosure_rules: tuple[DisclosureRule, ...] = DEMO_RULES

@@ -9,7 +9,6 @@ client: unexpected errors become an anonymous 500 whose fault id is only in the 
 from functools import partial
 from typing import Annotated, Final
 
-import structlog
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -17,16 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import schemas
 from adapters.land import mapping, registry, seed, service
-from adapters.land.disclosure import DisclosurePolicy, ParcelField, load_rules
+from adapters.land.disclosure import DisclosurePolicy, DisclosureRule, ParcelField
 from adapters.land.settings import LandRegistrySettings
-from adapters.toolkit.app import add_health_route, add_soap_routes, error_json, registry_app
-from adapters.toolkit.clients import client_from_header
-from adapters.toolkit.database import connect
+from adapters.toolkit.app import build_registry_app, error_json, serve
+from adapters.toolkit.clients import client_from_header, purpose_from_header
+from adapters.toolkit.disclosure import configured_rules
 from adapters.toolkit.errors import ErrorBody, InvalidRequest
-from xroad.limits import Limits
 
 WSDL_FILE: Final = ("land", "land-registry.wsdl")
-_log: Final = structlog.get_logger(__name__)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -38,23 +35,11 @@ XRoadClient = Annotated[str | None, Header(alias="X-Road-Client", include_in_sch
 XRoadIssue = Annotated[str | None, Header(alias="X-Road-Issue", include_in_schema=False)]
 
 
-def _utf8(header_value: str) -> str:
-    """A header value as the client wrote it: HTTP frameworks decode header bytes as Latin-1,
-    but a purpose is stated in Mongolian, sent as UTF-8 bytes."""
-    try:
-        return header_value.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return header_value
-
-
 def _rest_fields(
     policy: DisclosurePolicy, client: str | None, issue: str | None
 ) -> frozenset[ParcelField]:
     """The fields the client the security server names receives for its stated purpose."""
-    if issue is not None:
-        issue = _utf8(issue)
-    parsed = client_from_header(client)
-    return policy.fields_for(None if parsed is None else str(parsed), issue)
+    return policy.fields_for(client_from_header(client), purpose_from_header(issue))
 
 
 def _add_rest_routes(
@@ -93,37 +78,27 @@ def _add_rest_routes(
 
 def disclosure_policy(settings: LandRegistrySettings) -> DisclosurePolicy:
     """The rules of the settings' file, then those given directly; a duplicate is an error."""
-    from_file = load_rules(settings.disclosure_file) if settings.disclosure_file else ()
-    return DisclosurePolicy((*from_file, *settings.disclosure_rules))
+    return DisclosurePolicy(
+        configured_rules(DisclosureRule, settings.disclosure_file, settings.disclosure_rules)
+    )
 
 
 def create_app(settings: LandRegistrySettings) -> FastAPI:
     """The land registry adapter, with its database created and seeded on first start."""
     policy = disclosure_policy(settings)
-    engine = connect(settings.database_url)
-    registry.create_schema(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    with sessions.begin() as session:
-        if seed.seed_if_empty(session):
-            _log.info("land_registry.seeded", parcels=registry.count_parcels(session))
-
-    app = registry_app(
+    app, sessions = build_registry_app(
+        settings,
         title="Land registry (Agency for Land Administration and Management, Geodesy and "
         "Cartography)",
-        summary="X-Road subsystem MN/GOV/ALAMGAC/land-registry",
-        engine=engine,
-    )
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    add_soap_routes(
-        app,
-        sessions,
-        Limits(max_xml_bytes=settings.max_soap_bytes),
-        partial(service.answer_soap, policy=policy),
-        summary="X-Road SOAP: getParcelsByOwner, getParcel",
+        subsystem="MN/GOV/ALAMGAC/land-registry",
+        metadata=registry.Base.metadata,
+        seed_if_empty=seed.seed_if_empty,
+        soap_service=partial(service.answer_soap, policy=policy),
+        soap_codes=service.SOAP_SERVICES,
         wsdl=schemas.path(*WSDL_FILE).read_bytes(),
     )
+    app.add_exception_handler(RequestValidationError, _validation_error)
     _add_rest_routes(app, sessions, policy)
-    add_health_route(app)
     return app
 
 
@@ -134,6 +109,4 @@ def from_environment() -> FastAPI:
 
 def run(host: str = "127.0.0.1", port: int = 9002) -> None:
     """Serve the adapter in the foreground (`xroad serve adapter land`); logging is the caller's."""
-    import uvicorn  # noqa: PLC0415  # only the server process needs it
-
-    uvicorn.run(from_environment(), host=host, port=port, log_level="warning", access_log=False)
+    serve(from_environment(), host, port)

@@ -16,8 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.land.disclosure import ParcelField
 from adapters.land.registry import LandUse, Ownership, Parcel
-from adapters.toolkit.errors import AdapterError
-from adapters.toolkit.soap import child_text
 
 NAMESPACE: Final = "http://land.gov.mn/xroad"
 PREFIX: Final = "land"
@@ -156,15 +154,3 @@ def append_owner_parcels(
     _add(element, "registerNumber", register_number)
     for parcel in parcels:
         append_parcel(element, parcel, fields)
-
-
-def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
-    """Add `<fault>`: a business error in a normal response (PR-MESS Annex D.2)."""
-    element = _add(wrapper, "fault")
-    _add(element, "faultCode", error.code)
-    _add(element, "faultString", str(error))
-
-
-def text_in(wrapper: etree._Element, name: str) -> str | None:
-    """The text of the request wrapper's child `name`, qualified or not (clients differ)."""
-    return child_text(wrapper, NAMESPACE, name)

@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 
-from sqlalchemy import Engine, Enum, ForeignKey, String, func, select
+from sqlalchemy import Enum, ForeignKey, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
@@ -66,11 +66,6 @@ class Ownership(Base):
     def share(self) -> Fraction:
         """The owner's share, e.g. `Fraction(1, 2)` for one of two spouses."""
         return Fraction(self.share_numerator, self.share_denominator)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet; existing data is left alone."""
-    Base.metadata.create_all(engine)
 
 
 def count_parcels(session: Session) -> int:

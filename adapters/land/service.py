@@ -20,8 +20,13 @@ from adapters.land.registry import Parcel
 from adapters.toolkit.clients import client_from_soap
 from adapters.toolkit.errors import InvalidRequest, NotFound
 from adapters.toolkit.register_number import birth_date_of
-from adapters.toolkit.soap import SoapRequest, response_wrapper
-from xroad.errors import InvalidSoap
+from adapters.toolkit.soap import (
+    SoapRequest,
+    append_business_fault,
+    handler_for,
+    required_argument,
+    response_wrapper,
+)
 
 # Four digits for the aimag and soum (or district), six for the parcel within it.
 _PARCEL_ID: Final = re.compile(r"[0-9]{10}")
@@ -55,29 +60,16 @@ def parcels_of(session: Session, register_number: str) -> Sequence[Parcel]:
     return registry.parcels_of(session, register_number)
 
 
-def client_of(request: SoapRequest) -> str | None:
-    """The X-Road client (`MN/GOV/MTA/tax-registry`) named in the SOAP header, if any."""
-    client = client_from_soap(request)
-    return None if client is None else str(client)
-
-
 def disclosed_fields(policy: DisclosurePolicy, request: SoapRequest) -> frozenset[ParcelField]:
     """The fields this SOAP request's client receives for the purpose it states."""
-    return policy.fields_for(client_of(request), request.header_text("issue"))
-
-
-def _required(request: SoapRequest, name: str) -> str:
-    value = mapping.text_in(request.body, name)
-    if value is None:
-        raise InvalidRequest(f"{request.service_code} needs a {name} element")
-    return value
+    return policy.fields_for(client_from_soap(request), request.header_text("issue"))
 
 
 def _get_parcels_by_owner(
     session: Session, request: SoapRequest, fields: frozenset[ParcelField]
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
-    register_number = _required(request, "registerNumber")
+    register_number = required_argument(request, "registerNumber")
     parcels = parcels_of(session, register_number)
     mapping.append_owner_parcels(wrapper, register_number, parcels, fields)
     return wrapper
@@ -88,9 +80,10 @@ def _get_parcel(
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
     try:
-        mapping.append_parcel(wrapper, get_parcel(session, _required(request, "parcelId")), fields)
+        parcel = get_parcel(session, required_argument(request, "parcelId"))
+        mapping.append_parcel(wrapper, parcel, fields)
     except NotFound as e:
-        mapping.append_business_fault(wrapper, e)
+        append_business_fault(wrapper, e)
     return wrapper
 
 
@@ -108,10 +101,5 @@ def answer_soap(
 
     Business errors (an unknown parcel) are in the wrapper; malformed input raises.
     """
-    handler = SOAP_SERVICES.get(request.service_code)
-    if handler is None or request.namespace != mapping.NAMESPACE:
-        raise InvalidSoap(
-            f"no service {request.service_code!r} in namespace {request.namespace!r}; "
-            f"this registry offers {', '.join(SOAP_SERVICES)} in {mapping.NAMESPACE}"
-        )
+    handler = handler_for(SOAP_SERVICES, mapping.NAMESPACE, request)
     return handler(session, request, disclosed_fields(policy, request))

@@ -11,7 +11,6 @@ only in the log.
 from functools import partial
 from typing import Annotated, Final
 
-import structlog
 from fastapi import FastAPI, Header
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,14 +18,11 @@ import schemas
 from adapters.tax import mapping, registry, seed, service
 from adapters.tax.disclosure import FieldsByClient, disclosed_fields
 from adapters.tax.settings import TaxRegistrySettings
-from adapters.toolkit.app import add_health_route, add_soap_routes, registry_app
+from adapters.toolkit.app import build_registry_app, serve
 from adapters.toolkit.clients import client_from_header
-from adapters.toolkit.database import connect
 from adapters.toolkit.errors import ErrorBody
-from xroad.limits import Limits
 
 WSDL_FILE: Final = ("tax", "tax-registry.wsdl")
-_log: Final = structlog.get_logger(__name__)
 
 XRoadClient = Annotated[
     str | None,
@@ -72,29 +68,18 @@ def _add_rest_routes(app: FastAPI, sessions: sessionmaker[Session], policy: Fiel
 
 def create_app(settings: TaxRegistrySettings) -> FastAPI:
     """The tax registry adapter, with its database created and seeded on first start."""
-    engine = connect(settings.database_url)
-    registry.create_schema(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    with sessions.begin() as session:
-        if seed.seed_if_empty(session):
-            _log.info("tax_registry.seeded", taxpayers=registry.count_taxpayers(session))
-
     policy = settings.fields_by_client
-    app = registry_app(
+    app, sessions = build_registry_app(
+        settings,
         title="Tax registry (Mongolian Tax Administration)",
-        summary="X-Road subsystem MN/GOV/MTA/tax-registry",
-        engine=engine,
-    )
-    add_soap_routes(
-        app,
-        sessions,
-        Limits(max_xml_bytes=settings.max_soap_bytes),
-        partial(service.answer_soap, policy=policy),
-        summary="X-Road SOAP: getTaxStatus, getTaxpayer",
+        subsystem="MN/GOV/MTA/tax-registry",
+        metadata=registry.Base.metadata,
+        seed_if_empty=seed.seed_if_empty,
+        soap_service=partial(service.answer_soap, policy=policy),
+        soap_codes=service.SOAP_SERVICES,
         wsdl=schemas.path(*WSDL_FILE).read_bytes(),
     )
     _add_rest_routes(app, sessions, policy)
-    add_health_route(app)
     return app
 
 
@@ -105,6 +90,4 @@ def from_environment() -> FastAPI:
 
 def run(host: str = "127.0.0.1", port: int = 9004) -> None:
     """Serve the registry in the foreground (`xroad serve adapter tax`)."""
-    import uvicorn  # noqa: PLC0415  # only the process that serves needs it
-
-    uvicorn.run(from_environment(), host=host, port=port, log_level="warning", access_log=False)
+    serve(from_environment(), host, port)

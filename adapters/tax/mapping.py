@@ -7,7 +7,6 @@ taxpayer who never filed a return) is JSON `null` and an absent XML element. The
 are those of `schemas/tax/tax-registry.wsdl`, in the models' field order; a test validates them.
 """
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
@@ -16,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.tax.disclosure import TaxField
 from adapters.tax.registry import Taxpayer, TaxpayerStatus
-from adapters.toolkit.errors import AdapterError
-from adapters.toolkit.soap import child_text
+from adapters.toolkit.payload import append_model
 
 NAMESPACE: Final = "http://tax.gov.mn/xroad"
 PREFIX: Final = "tax"
@@ -85,43 +83,6 @@ def taxpayer_record(taxpayer: Taxpayer, fields: frozenset[TaxField]) -> Taxpayer
     return TaxpayerRecord.model_validate(_disclosed(taxpayer, TaxpayerRecord, TaxField.TIN, fields))
 
 
-def _xml_name(field: str) -> str:
-    """`property_tax_due_mnt` -> `propertyTaxDueMnt`."""
-    first, *rest = field.split("_")
-    return first + "".join(part.capitalize() for part in rest)
-
-
-def _xml_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)  # StrEnum members give their wire value
-
-
-def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-    child = etree.SubElement(parent, etree.QName(NAMESPACE, name))
-    child.text = text
-    return child
-
-
 def append_record(wrapper: etree._Element, name: str, record: BaseModel) -> None:
     """Add `<{name}>` with the record's disclosed, non-empty fields, in schema order."""
-    element = _add(wrapper, name)
-    values: Mapping[str, object] = record.model_dump(include=record.model_fields_set)
-    for field in type(record).model_fields:
-        value = values.get(field)
-        if value is not None:
-            _add(element, _xml_name(field), _xml_text(value))
-
-
-def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
-    """Add `<fault>`: a business error in a normal response (PR-MESS Annex D.2)."""
-    element = _add(wrapper, "fault")
-    _add(element, "faultCode", error.code)
-    _add(element, "faultString", str(error))
-
-
-def text_in(wrapper: etree._Element, name: str) -> str | None:
-    """The text of the request wrapper's child `name`, qualified or not (clients differ)."""
-    return child_text(wrapper, NAMESPACE, name)
+    append_model(wrapper, NAMESPACE, name, record)

@@ -12,7 +12,6 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Engine,
     Enum,
     String,
     func,
@@ -66,11 +65,6 @@ class Taxpayer(Base):
     vehicle_tax_paid: Mapped[bool]
     last_filing_date: Mapped[date | None]
     last_filing_period: Mapped[str | None] = mapped_column(String(7))
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet; existing data is left alone."""
-    Base.metadata.create_all(engine)
 
 
 def count_taxpayers(session: Session) -> int:

@@ -17,11 +17,15 @@ from adapters.tax.disclosure import FieldsByClient, TaxField, disclosed_fields
 from adapters.tax.registry import Taxpayer
 from adapters.tax.tin import register_number_of
 from adapters.toolkit.clients import client_from_soap
-from adapters.toolkit.errors import InvalidRequest, NotFound
+from adapters.toolkit.errors import NotFound
 from adapters.toolkit.register_number import birth_date_of
-from adapters.toolkit.soap import SoapRequest, response_wrapper
-from xroad.errors import InvalidSoap
-from xroad.identifiers import ClientId
+from adapters.toolkit.soap import (
+    SoapRequest,
+    append_business_fault,
+    handler_for,
+    required_argument,
+    response_wrapper,
+)
 
 
 class TaxpayerNotFound(NotFound):
@@ -48,26 +52,14 @@ def get_taxpayer(session: Session, tin: str) -> Taxpayer:
     return taxpayer
 
 
-def soap_client(request: SoapRequest) -> ClientId | None:
-    """The client in the request's `xrd:client` header, None if the request has no header."""
-    return client_from_soap(request, error=None)  # malformed: a plain Client fault
-
-
-def _argument(request: SoapRequest, name: str) -> str:
-    value = mapping.text_in(request.body, name)
-    if value is None:
-        raise InvalidRequest(f"{request.service_code} needs a {name} element")
-    return value
-
-
 def _get_tax_status(
     session: Session, request: SoapRequest, fields: frozenset[TaxField]
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
     try:
-        taxpayer = get_tax_status(session, _argument(request, "registerNumber"))
+        taxpayer = get_tax_status(session, required_argument(request, "registerNumber"))
     except NotFound as e:
-        mapping.append_business_fault(wrapper, e)
+        append_business_fault(wrapper, e)
     else:
         mapping.append_record(wrapper, "taxStatus", mapping.tax_status(taxpayer, fields))
     return wrapper
@@ -78,9 +70,9 @@ def _get_taxpayer(
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
     try:
-        taxpayer = get_taxpayer(session, _argument(request, "tin"))
+        taxpayer = get_taxpayer(session, required_argument(request, "tin"))
     except NotFound as e:
-        mapping.append_business_fault(wrapper, e)
+        append_business_fault(wrapper, e)
     else:
         mapping.append_record(wrapper, "taxpayer", mapping.taxpayer_record(taxpayer, fields))
     return wrapper
@@ -98,10 +90,5 @@ def answer_soap(session: Session, request: SoapRequest, policy: FieldsByClient) 
 
     Business errors (an unknown taxpayer) are in the wrapper; malformed input raises.
     """
-    handler = SOAP_SERVICES.get(request.service_code)
-    if handler is None or request.namespace != mapping.NAMESPACE:
-        raise InvalidSoap(
-            f"no service {request.service_code!r} in namespace {request.namespace!r}; "
-            f"this registry offers {', '.join(SOAP_SERVICES)} in {mapping.NAMESPACE}"
-        )
-    return handler(session, request, disclosed_fields(policy, soap_client(request)))
+    handler = handler_for(SOAP_SERVICES, mapping.NAMESPACE, request)
+    return handler(session, request, disclosed_fields(policy, client_from_soap(request)))

@@ -1,18 +1,16 @@
 """Settings of the tax registry adapter, read from `XROAD_TAX_*` variables by the caller."""
 
-from typing import Final
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from adapters.tax.disclosure import DEMO_FIELDS_BY_CLIENT, TaxField
+from adapters.toolkit.settings import RegistrySettings
 from xroad.errors import InvalidClientIdentifier
 from xroad.identifiers import ClientId
 
-MIB: Final = 1024 * 1024
 
-
-class TaxRegistrySettings(BaseSettings):
+class TaxRegistrySettings(RegistrySettings):
     """Passed to `create_app`; never read at import time, so tests can run several apps.
 
     `fields_by_client` is JSON in the environment, e.g.
@@ -22,8 +20,6 @@ class TaxRegistrySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="XROAD_TAX_", frozen=True, extra="forbid")
 
-    database_url: str  # e.g. "sqlite:///var/adapters/tax.db"; a SQLite parent dir is created
-    max_soap_bytes: int = Field(default=MIB, gt=0)  # larger SOAP requests get a Client fault
     fields_by_client: dict[str, frozenset[TaxField]] = Field(
         default_factory=lambda: dict(DEMO_FIELDS_BY_CLIENT)
     )

@@ -15,12 +15,14 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from lxml import etree
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from adapters.toolkit.database import open_registry
 from adapters.toolkit.errors import AdapterError, ErrorBody, InvalidRequest, NotFound
 from adapters.toolkit.http import read_body, soap_response
+from adapters.toolkit.settings import RegistrySettings
 from adapters.toolkit.soap import (
     SOAP_CONTENT_TYPE,
     SoapRequest,
@@ -126,7 +128,8 @@ def add_health_route(app: FastAPI) -> None:
 
 
 def registry_app(*, title: str, summary: str, engine: Engine) -> FastAPI:
-    """A FastAPI app that disposes `engine` on shutdown and answers errors in the shared forms."""
+    """A FastAPI app that disposes `engine` on shutdown, answers errors in the shared forms
+    and has `GET /health`."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -136,4 +139,38 @@ def registry_app(*, title: str, summary: str, engine: Engine) -> FastAPI:
     app = FastAPI(title=title, summary=summary, version="1.0.0", lifespan=lifespan)
     app.add_exception_handler(AdapterError, _adapter_error)
     app.add_exception_handler(Exception, _internal_error)
+    add_health_route(app)
     return app
+
+
+def build_registry_app(  # each is one thing a registry must say
+    settings: RegistrySettings,
+    *,
+    title: str,
+    subsystem: str,
+    metadata: MetaData,
+    seed_if_empty: Callable[[Session], bool],
+    soap_service: SoapService,
+    soap_codes: Iterable[str],
+    wsdl: bytes,
+) -> tuple[FastAPI, sessionmaker[Session]]:
+    """A registry adapter but for its REST routes: database created and seeded on first start,
+    `POST /soap` answering with `soap_service`, `GET /wsdl`, `GET /health`, the error forms.
+
+    Returns the sessions too, for the registry's REST routes.
+    """
+    engine, sessions = open_registry(
+        settings.database_url, metadata, seed_if_empty, name=subsystem
+    )
+    app = registry_app(title=title, summary=f"X-Road subsystem {subsystem}", engine=engine)
+    limits = Limits(max_xml_bytes=settings.max_soap_bytes)
+    summary = f"X-Road SOAP: {', '.join(soap_codes)}"
+    add_soap_routes(app, sessions, limits, soap_service, summary=summary, wsdl=wsdl)
+    return app, sessions
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Serve `app` in the foreground until interrupted; logging is the caller's."""
+    import uvicorn  # noqa: PLC0415  # only the process that serves needs the server
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -4,6 +4,10 @@ The security server has already authenticated the client and checked its access 
 adapter is reachable only from it, so the identifier it passes on (`X-Road-Client` for REST,
 the `xrd:client` header for SOAP) is trusted here and only has to be read. Registries decide
 per client which fields to disclose; `rule_for` is the shared lookup order.
+
+A malformed identifier is the same error in every registry and over both protocols:
+`InvalidClientIdentifier`, the code the security server itself uses for it (a
+`Client.InvalidClientIdentifier` SOAP fault, or HTTP 400 with that `type`).
 """
 
 from collections.abc import Mapping
@@ -17,40 +21,49 @@ from xroad.messages.soap import parse_client_id
 from xroad.messages.xml import XROAD_NS
 
 CLIENT_HEADER: Final = "X-Road-Client"
+ISSUE_HEADER: Final = "X-Road-Issue"
 _T = TypeVar("_T")
 
 
-def client_from_header(
-    value: str | None, *, error: type[InvalidRequest] = InvalidRequest
-) -> ClientId | None:
-    """The client named by a REST `X-Road-Client` header, None when called without the bus.
+class InvalidClient(InvalidRequest):
+    """The client identifier the security server passed on cannot be read."""
 
-    A malformed identifier raises `error` (a registry may give it its own code).
-    """
+    code = "InvalidClientIdentifier"
+
+
+def client_from_header(value: str | None) -> ClientId | None:
+    """The client named by a REST `X-Road-Client` header, None when called without the bus."""
     if value is None:
         return None
     try:
         return ClientId.parse(value.strip())
     except InvalidClientIdentifier as e:
-        raise error(f"{CLIENT_HEADER} {value[:100]!r} is not a client identifier: {e}") from e
+        message = f"{CLIENT_HEADER} {value[:100]!r} is not a client identifier: {e}"
+        raise InvalidClient(message) from e
 
 
-def client_from_soap(
-    request: SoapRequest, *, error: type[InvalidRequest] | None = InvalidRequest
-) -> ClientId | None:
-    """The client named by the request's `xrd:client` header, if it has one.
+def purpose_from_header(value: str | None) -> str | None:
+    """The purpose a REST `X-Road-Issue` header states, as the client wrote it.
 
-    A malformed header raises `error`, or with `error=None` the bus's own
-    `InvalidMessage` (a plain `Client` fault).
+    HTTP frameworks decode header bytes as Latin-1, but a purpose is stated in Mongolian and
+    sent as UTF-8 bytes; a value that is not UTF-8 is taken as it came.
     """
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def client_from_soap(request: SoapRequest) -> ClientId | None:
+    """The client named by the request's `xrd:client` header, if it has one."""
     for element in request.headers:
         if element.tag == f"{{{XROAD_NS}}}client":
             try:
                 return parse_client_id(element)
             except InvalidMessage as e:
-                if error is None:
-                    raise
-                raise error(f"malformed client header: {e}") from e
+                raise InvalidClient(f"malformed client header: {e}") from e
     return None
 
 

@@ -1,8 +1,14 @@
-"""A registry's own database: opened the same way by every adapter."""
+"""A registry's own database: opened, created and seeded the same way by every adapter."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
-from sqlalchemy import Engine, create_engine, make_url
+import structlog
+from sqlalchemy import Engine, MetaData, create_engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_log: Final = structlog.get_logger(__name__)
 
 
 def connect(database_url: str) -> Engine:
@@ -11,3 +17,20 @@ def connect(database_url: str) -> Engine:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     return create_engine(url)
+
+
+def open_registry(
+    database_url: str, metadata: MetaData, seed_if_empty: Callable[[Session], bool], *, name: str
+) -> tuple[Engine, sessionmaker[Session]]:
+    """The registry's engine and sessions, its missing tables created and an empty one seeded.
+
+    Seeding runs in one transaction, so a failure half-way leaves the registry empty and it is
+    seeded again at the next start; existing tables and data are left alone.
+    """
+    engine = connect(database_url)
+    metadata.create_all(engine)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    with sessions.begin() as session:
+        if seed_if_empty(session):
+            _log.info("registry.seeded", registry=name)
+    return engine, sessions

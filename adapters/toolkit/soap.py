@@ -8,13 +8,14 @@ parsed values. The security server has already checked the headers themselves; h
 envelope's shape and the body wrapper's name (which must equal `service/serviceCode`) matter.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from lxml import etree
 
+from adapters.toolkit.errors import AdapterError, InvalidRequest
 from xroad.errors import InvalidSoap
 from xroad.limits import Limits
 from xroad.messages.xml import IDENTIFIERS_NS, SOAP_ENV_NS, XROAD_NS, parse_untrusted
@@ -26,6 +27,7 @@ _HEADER: Final = f"{{{SOAP_ENV_NS}}}Header"
 _BODY: Final = f"{{{SOAP_ENV_NS}}}Body"
 _FAULT: Final = f"{{{SOAP_ENV_NS}}}Fault"
 _ENV_PREFIX: Final = "SOAP-ENV"  # as in the PR-MESS examples; any prefix is equally valid
+_Handler = TypeVar("_Handler")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +150,44 @@ def build_fault(
     return _serialize(envelope)
 
 
-def child_text(wrapper: etree._Element, namespace: str, name: str) -> str | None:
+def child_text(wrapper: etree._Element, namespace: str | None, name: str) -> str | None:
     """The stripped text of the wrapper's child `name`, qualified or not (clients differ)."""
-    for tag in (etree.QName(namespace, name).text, name):
+    for tag in (etree.QName(namespace, name).text, name) if namespace else (name,):
         found = wrapper.find(tag)
         if found is not None:
             return (found.text or "").strip()
     return None
+
+
+def required_argument(request: SoapRequest, name: str) -> str:
+    """The text of the request wrapper's child `name`; `InvalidRequest` if it is missing."""
+    value = child_text(request.body, request.namespace, name)
+    if value is None:
+        raise InvalidRequest(f"{request.service_code} needs a {name} element")
+    return value
+
+
+def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
+    """Add `<fault>` in the wrapper's namespace: a business error in a normal response.
+
+    PR-MESS Annex D.2: an error of the service's own domain (an unknown record) is part of
+    its answer, so the security server delivers and logs it like any response.
+    """
+    namespace = etree.QName(wrapper).namespace
+    fault = etree.SubElement(wrapper, etree.QName(namespace, "fault"))
+    etree.SubElement(fault, etree.QName(namespace, "faultCode")).text = error.code
+    etree.SubElement(fault, etree.QName(namespace, "faultString")).text = str(error)
+
+
+def handler_for(services: Mapping[str, _Handler], namespace: str, request: SoapRequest) -> _Handler:
+    """The handler of the request's service code; `InvalidSoap` for another registry's service.
+
+    The namespace is checked too: `getPerson` of another registry is another service.
+    """
+    handler = services.get(request.service_code)
+    if handler is None or request.namespace != namespace:
+        raise InvalidSoap(
+            f"no service {request.service_code!r} in namespace {request.namespace!r}; "
+            f"this registry offers {', '.join(services)} in {namespace}"
+        )
+    return handler

@@ -9,22 +9,18 @@ client: unexpected errors become an anonymous 500 whose fault id is only in the 
 from functools import partial
 from typing import Annotated, Final
 
-import structlog
 from fastapi import FastAPI, Header, Query
 from sqlalchemy.orm import Session, sessionmaker
 
 import schemas
-from adapters.toolkit.app import add_health_route, add_soap_routes, registry_app
+from adapters.toolkit.app import build_registry_app, serve
 from adapters.toolkit.clients import CLIENT_HEADER, client_from_header
-from adapters.toolkit.database import connect
 from adapters.toolkit.errors import ErrorBody, InvalidRequest
 from adapters.vehicle import mapping, registry, seed, service
-from adapters.vehicle.disclosure import FieldPolicy, InvalidClient
+from adapters.vehicle.disclosure import FieldPolicy
 from adapters.vehicle.settings import VehicleRegistrySettings
-from xroad.limits import Limits
 
 WSDL_FILE: Final = ("vehicle", "vehicle-registry.wsdl")
-_log: Final = structlog.get_logger(__name__)
 
 
 def _add_rest_routes(app: FastAPI, sessions: sessionmaker[Session], policy: FieldPolicy) -> None:
@@ -45,7 +41,7 @@ def _add_rest_routes(app: FastAPI, sessions: sessionmaker[Session], policy: Fiel
     ) -> mapping.OwnerVehicles:
         if owner is None:
             raise InvalidRequest("the query needs owner={registerNumber}")
-        fields = policy.fields_for(client_from_header(x_road_client, error=InvalidClient))
+        fields = policy.fields_for(client_from_header(x_road_client))
         with sessions() as session:
             vehicles = service.get_vehicles_by_owner(session, owner)
             return mapping.owner_vehicles(owner, vehicles, fields)
@@ -62,7 +58,7 @@ def _add_rest_routes(app: FastAPI, sessions: sessionmaker[Session], policy: Fiel
     def get_vehicle_by_plate(
         plate_number: str, x_road_client: Annotated[str | None, client_header] = None
     ) -> mapping.VehicleRecord:
-        fields = policy.fields_for(client_from_header(x_road_client, error=InvalidClient))
+        fields = policy.fields_for(client_from_header(x_road_client))
         with sessions() as session:
             vehicle = service.get_vehicle_by_plate(session, plate_number)
             return mapping.vehicle_record(vehicle, fields)
@@ -70,29 +66,18 @@ def _add_rest_routes(app: FastAPI, sessions: sessionmaker[Session], policy: Fiel
 
 def create_app(settings: VehicleRegistrySettings) -> FastAPI:
     """The vehicle registry adapter, with its database created and seeded on first start."""
-    engine = connect(settings.database_url)
-    registry.create_schema(engine)
-    sessions = sessionmaker(engine, expire_on_commit=False)
-    with sessions.begin() as session:
-        if seed.seed_if_empty(session):
-            _log.info("vehicle_registry.seeded", vehicles=registry.count_vehicles(session))
-
     policy = settings.field_policy()
-    app = registry_app(
+    app, sessions = build_registry_app(
+        settings,
         title="Vehicle registry (Road Transport Development Centre)",
-        summary="X-Road subsystem MN/GOV/RTDC/vehicle-registry",
-        engine=engine,
-    )
-    add_soap_routes(
-        app,
-        sessions,
-        Limits(max_xml_bytes=settings.max_soap_bytes),
-        partial(service.answer_soap, policy=policy),
-        summary="X-Road SOAP: getVehiclesByOwner, getVehicleByPlate",
+        subsystem="MN/GOV/RTDC/vehicle-registry",
+        metadata=registry.Base.metadata,
+        seed_if_empty=seed.seed_if_empty,
+        soap_service=partial(service.answer_soap, policy=policy),
+        soap_codes=service.SOAP_SERVICES,
         wsdl=schemas.path(*WSDL_FILE).read_bytes(),
     )
     _add_rest_routes(app, sessions, policy)
-    add_health_route(app)
     return app
 
 
@@ -103,6 +88,4 @@ def from_environment() -> FastAPI:
 
 def run(host: str = "127.0.0.1", port: int = 9003) -> None:
     """`xroad serve adapter vehicle`: serve in the foreground until interrupted."""
-    import uvicorn  # noqa: PLC0415  # only the foreground command needs the server
-
-    uvicorn.run(from_environment(), host=host, port=port, log_level="warning", access_log=False)
+    serve(from_environment(), host, port)

@@ -10,16 +10,11 @@ The client is the one the security server verified: the `X-Road-Client` header f
 the `client` SOAP header, both set by the provider's security server.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Final
 
-from adapters.toolkit.clients import rule_for
-from adapters.toolkit.errors import InvalidRequest
-from xroad.errors import XRoadError
-from xroad.identifiers import ClientId
+from adapters.toolkit import disclosure
 
 
 class VehicleField(StrEnum):
@@ -38,33 +33,16 @@ class VehicleField(StrEnum):
 
 ALL_FIELDS: Final = frozenset(VehicleField)
 
-
-class InvalidClient(InvalidRequest):
-    """The client identifier the security server passed on cannot be read."""
-
-    code = "InvalidClient"
+VehicleRule = disclosure.DisclosureRule[VehicleField]
 
 
-@dataclass(frozen=True, slots=True)
-class FieldPolicy:
-    """Client (subsystem or member) -> the fields it may receive."""
+class FieldPolicy(disclosure.DisclosurePolicy[VehicleField]):
+    """The toolkit's policy over vehicle fields; the plate number is always disclosed."""
 
-    rules: Mapping[ClientId, frozenset[VehicleField]] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    def __init__(self, rules: Iterable[VehicleRule] = ()) -> None:
+        super().__init__(ALL_FIELDS, rules, always=frozenset({VehicleField.PLATE_NUMBER}))
 
     @classmethod
-    def from_settings(cls, rules: Mapping[str, frozenset[VehicleField]]) -> "FieldPolicy":
+    def from_settings(cls, rules: Mapping[str, Iterable[VehicleField]]) -> "FieldPolicy":
         """From `{"MN/GOV/MTA/tax-registry": {...}}`; raises `ValueError` on a bad client id."""
-        try:
-            parsed = {ClientId.parse(client): fields for client, fields in rules.items()}
-        except XRoadError as e:
-            raise ValueError(str(e)) from e
-        return cls(MappingProxyType(parsed))
-
-    def fields_for(self, client: ClientId | None) -> frozenset[VehicleField]:
-        """What `client` receives; every field when no rule names it (or it is unknown)."""
-        allowed = None if client is None else rule_for(self.rules, client)
-        if allowed is None:
-            return ALL_FIELDS
-        return allowed | {VehicleField.PLATE_NUMBER}
+        return cls(disclosure.rules_by_client(VehicleRule, rules))

@@ -13,8 +13,7 @@ from typing import Any, Final
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.toolkit.errors import AdapterError
-from adapters.toolkit.soap import child_text
+from adapters.toolkit.payload import append_model
 from adapters.vehicle.disclosure import VehicleField
 from adapters.vehicle.registry import InspectionStatus, InsuranceStatus, Vehicle
 
@@ -101,36 +100,11 @@ def owner_vehicles(
     )
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
-    child = etree.SubElement(parent, etree.QName(NAMESPACE, name))
-    child.text = text
-    return child
-
-
-def _add_value(parent: etree._Element, name: str, value: object) -> None:
-    if isinstance(value, BaseModel):
-        element = _add(parent, _camel(name))
-        for key, inner in value.model_dump().items():
-            _add_value(element, key, inner)
-    elif isinstance(value, datetime.date):
-        _add(parent, _camel(name), value.isoformat())
-    else:
-        _add(parent, _camel(name), str(value))
-
-
 def append_vehicle(
     parent: etree._Element, vehicle: Vehicle, fields: frozenset[VehicleField]
 ) -> None:
-    """Add `<vehicle>` with only `fields` to a response wrapper or `<vehicles>`."""
-    element = _add(parent, "vehicle")
-    for name, value in _values(vehicle).items():
-        if name in fields:
-            _add_value(element, name.value, value)
+    """Add `<vehicle>` with only `fields` to a response wrapper."""
+    append_model(parent, NAMESPACE, "vehicle", vehicle_record(vehicle, fields))
 
 
 def append_owner_vehicles(
@@ -140,19 +114,4 @@ def append_owner_vehicles(
     fields: frozenset[VehicleField],
 ) -> None:
     """Add `<vehicles>` to a `getVehiclesByOwnerResponse`."""
-    element = _add(wrapper, "vehicles")
-    _add(element, "ownerRegisterNumber", register_number)
-    for vehicle in vehicles:
-        append_vehicle(element, vehicle, fields)
-
-
-def append_business_fault(wrapper: etree._Element, error: AdapterError) -> None:
-    """Add `<fault>`: a business error in a normal response (PR-MESS Annex D.2)."""
-    element = _add(wrapper, "fault")
-    _add(element, "faultCode", error.code)
-    _add(element, "faultString", str(error))
-
-
-def text_in(wrapper: etree._Element, name: str) -> str | None:
-    """The text of the request wrapper's child `name`, qualified or not (clients differ)."""
-    return child_text(wrapper, NAMESPACE, name)
+    append_model(wrapper, NAMESPACE, "vehicles", owner_vehicles(register_number, vehicles, fields))

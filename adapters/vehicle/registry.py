@@ -12,7 +12,7 @@ from datetime import date
 from enum import Enum as PyEnum
 from enum import StrEnum
 
-from sqlalchemy import Engine, Enum, String, func, select
+from sqlalchemy import Enum, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, validates
 
 from adapters.toolkit.register_number import is_valid as is_register_number
@@ -82,11 +82,6 @@ class Vehicle(Base):
         if not is_register_number(value):
             raise ValueError(f"{value!r} is not a register number")
         return value
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet; existing data is left alone."""
-    Base.metadata.create_all(engine)
 
 
 def count_vehicles(session: Session) -> int:

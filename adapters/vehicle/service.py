@@ -14,14 +14,19 @@ from lxml import etree
 from sqlalchemy.orm import Session
 
 from adapters.toolkit.clients import client_from_soap
-from adapters.toolkit.errors import InvalidRequest, NotFound
+from adapters.toolkit.errors import NotFound
 from adapters.toolkit.register_number import birth_date_of
-from adapters.toolkit.soap import SoapRequest, response_wrapper
+from adapters.toolkit.soap import (
+    SoapRequest,
+    append_business_fault,
+    handler_for,
+    required_argument,
+    response_wrapper,
+)
 from adapters.vehicle import mapping, registry
-from adapters.vehicle.disclosure import FieldPolicy, InvalidClient
+from adapters.vehicle.disclosure import FieldPolicy
 from adapters.vehicle.plate import check_plate_number
 from adapters.vehicle.registry import Vehicle
-from xroad.errors import InvalidSoap
 
 
 class VehicleNotFound(NotFound):
@@ -44,19 +49,12 @@ def get_vehicles_by_owner(session: Session, register_number: str) -> Sequence[Ve
     return registry.find_by_owner(session, register_number)
 
 
-def _required(request: SoapRequest, name: str) -> str:
-    value = mapping.text_in(request.body, name)
-    if value is None:
-        raise InvalidRequest(f"{request.service_code} needs a {name} element")
-    return value
-
-
 def _get_vehicles_by_owner(
     session: Session, request: SoapRequest, policy: FieldPolicy
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
-    fields = policy.fields_for(client_from_soap(request, error=InvalidClient))
-    register_number = _required(request, "registerNumber")
+    fields = policy.fields_for(client_from_soap(request))
+    register_number = required_argument(request, "registerNumber")
     vehicles = get_vehicles_by_owner(session, register_number)
     mapping.append_owner_vehicles(wrapper, register_number, vehicles, fields)
     return wrapper
@@ -66,11 +64,11 @@ def _get_vehicle_by_plate(
     session: Session, request: SoapRequest, policy: FieldPolicy
 ) -> etree._Element:
     wrapper = response_wrapper(request, mapping.NAMESPACE, mapping.PREFIX)
-    fields = policy.fields_for(client_from_soap(request, error=InvalidClient))
+    fields = policy.fields_for(client_from_soap(request))
     try:
-        vehicle = get_vehicle_by_plate(session, _required(request, "plateNumber"))
+        vehicle = get_vehicle_by_plate(session, required_argument(request, "plateNumber"))
     except NotFound as e:
-        mapping.append_business_fault(wrapper, e)
+        append_business_fault(wrapper, e)
     else:
         mapping.append_vehicle(wrapper, vehicle, fields)
     return wrapper
@@ -91,10 +89,4 @@ def answer_soap(session: Session, request: SoapRequest, policy: FieldPolicy) -> 
 
     Business errors (an unknown plate) are in the wrapper; malformed input raises.
     """
-    handler = SOAP_SERVICES.get(request.service_code)
-    if handler is None or request.namespace != mapping.NAMESPACE:
-        raise InvalidSoap(
-            f"no service {request.service_code!r} in namespace {request.namespace!r}; "
-            f"this registry offers {', '.join(SOAP_SERVICES)} in {mapping.NAMESPACE}"
-        )
-    return handler(session, request, policy)
+    return handler_for(SOAP_SERVICES, mapping.NAMESPACE, request)(session, request, policy)

@@ -6,23 +6,19 @@
 """
 
 from collections.abc import Mapping
-from typing import Final
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from adapters.toolkit.settings import RegistrySettings
 from adapters.vehicle.disclosure import FieldPolicy, VehicleField
 
-MIB: Final = 1024 * 1024
 
-
-class VehicleRegistrySettings(BaseSettings):
+class VehicleRegistrySettings(RegistrySettings):
     """Passed to `create_app`; never read at import time, so tests can run several apps."""
 
     model_config = SettingsConfigDict(env_prefix="XROAD_VEHICLE_", frozen=True, extra="forbid")
 
-    database_url: str  # e.g. "sqlite:///var/adapters/vehicle.db"; a SQLite parent dir is created
-    max_soap_bytes: int = Field(default=MIB, gt=0)  # larger SOAP requests get a Client fault
     client_fields: Mapping[str, frozenset[VehicleField]] = Field(default_factory=dict)
 
     @field_validator("client_fields")

@@ -3,21 +3,11 @@
 
 import pytest
 import xmlschema
-from civil_soap import (
-    CIVIL_NS,
-    DEMO,
-    LIMITS,
-    NOBODY,
-    WSDL_NS,
-    XSD_NS,
-    body_of,
-    envelope,
-    exc14n,
-    fault_code,
-    post_soap,
-)
+import xroad_soap
+from civil_soap import CIVIL_NS, envelope
 from fastapi.testclient import TestClient
 from lxml import etree
+from xroad_soap import DEMO, LIMITS, NOBODY, WSDL_NS, body_of, exc14n, fault_code, post_soap
 
 import schemas
 from xroad.messages.xml import SOAP_ENV_NS, XROAD_NS, parse_untrusted
@@ -25,13 +15,7 @@ from xroad.messages.xml import SOAP_ENV_NS, XROAD_NS, parse_untrusted
 
 @pytest.fixture(scope="module")
 def response_schema() -> xmlschema.XMLSchema:
-    """The WSDL's types schema, without the X-Road header import the body does not use."""
-    wsdl = parse_untrusted(schemas.path("civil", "civil-registry.wsdl").read_bytes(), LIMITS)
-    schema = wsdl.find(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema")
-    assert schema is not None
-    for imported in schema.findall(f"{{{XSD_NS}}}import"):
-        schema.remove(imported)
-    return xmlschema.XMLSchema(etree.tostring(schema, encoding="unicode"))
+    return xroad_soap.response_schema("civil", "civil-registry.wsdl")
 
 
 def test_wsdl_carries_the_x_road_extensions() -> None:

@@ -4,22 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 import xmlschema
-from civil_soap import body_of, exc14n, fault_code, post_soap
 from fastapi.testclient import TestClient
-from land_soap import (
-    DEMO,
-    DEMO_WIFE,
-    LAND_NS,
-    LIMITS,
-    NO_PARCEL,
-    NOBODY,
-    WSDL_NS,
-    envelope,
-    land,
-    land_settings,
-    response_schema,
-)
+from land_soap import DEMO_WIFE, LAND_NS, NO_PARCEL, envelope, land, land_settings, response_schema
 from lxml import etree
+from xroad_soap import DEMO, LIMITS, NOBODY, WSDL_NS, body_of, exc14n, fault_code, post_soap
 
 import schemas
 from adapters.land import create_app

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 import xmlschema
-from civil_soap import body_of, fault_code, post_soap
 from fastapi.testclient import TestClient
-from land_soap import DEMO, PORTAL, TAX, envelope, land, land_settings, response_schema
+from land_soap import envelope, land, land_settings, response_schema
 from lxml import etree
+from xroad_soap import DEMO, PORTAL, TAX, body_of, fault_code, post_soap
 
 from adapters.land import DisclosurePolicy, DisclosureRule, ParcelField, create_app
 from adapters.land.disclosure import ALL_FIELDS, load_rules
@@ -122,7 +122,7 @@ def test_rest_purpose_selects_the_rule(client: TestClient) -> None:
 def test_rest_malformed_client_header(client: TestClient) -> None:
     response = client.get("/parcels", params={"owner": DEMO}, headers={"X-Road-Client": "MN/GOV"})
     assert response.status_code == 400
-    assert response.json()["type"] == "InvalidRequest"
+    assert response.json()["type"] == "InvalidClientIdentifier"
 
 
 # SOAP: the client and the purpose are in the X-Road header
@@ -161,4 +161,4 @@ def test_soap_malformed_client_header(client: TestClient) -> None:
     data = envelope().replace(b'objectType="SUBSYSTEM"', b'objectType="MEMBER"', 1)
     status, response = post_soap(client, data)
     assert status == 500
-    assert fault_code(response) == "Client.InvalidRequest"
+    assert fault_code(response) == "Client.InvalidClientIdentifier"

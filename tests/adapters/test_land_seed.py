@@ -5,9 +5,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from land_soap import DEMO, DEMO_WIFE, TAX, land_settings
+from land_soap import DEMO_WIFE, land_settings
 from pydantic import ValidationError
 from sqlalchemy import create_engine, select
+from xroad_soap import DEMO, TAX
 
 from adapters.civil import seed as civil_seed
 from adapters.civil.registry import Relation, Status

@@ -4,22 +4,18 @@ from collections.abc import Iterator
 
 import pytest
 import xmlschema
-from civil_soap import body_of, exc14n, fault_code, post_soap
 from fastapi.testclient import TestClient
 from lxml import etree
 from tax_soap import (
-    DEMO,
     DEMO_TIN,
-    LIMITS,
-    NOBODY,
     NOBODY_TIN,
     TAX_NS,
-    WSDL_NS,
     envelope,
     record_of,
     response_schema,
     tax_settings,
 )
+from xroad_soap import DEMO, LIMITS, NOBODY, WSDL_NS, body_of, exc14n, fault_code, post_soap
 
 import schemas
 from adapters.tax import create_app, seed

@@ -3,18 +3,9 @@
 from collections.abc import Iterator
 
 import pytest
-from civil_soap import body_of, post_soap
 from fastapi.testclient import TestClient
-from tax_soap import (
-    DEMO,
-    DEMO_TIN,
-    LAND,
-    PORTAL,
-    envelope,
-    record_of,
-    response_schema,
-    tax_settings,
-)
+from tax_soap import DEMO_TIN, LAND, PORTAL, envelope, record_of, response_schema, tax_settings
+from xroad_soap import DEMO, body_of, post_soap
 
 from adapters.tax import create_app, mapping
 from adapters.tax.disclosure import (

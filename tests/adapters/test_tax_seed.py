@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from tax_soap import DEMO, DEMO_TIN, tax_settings
+from tax_soap import DEMO_TIN, tax_settings
+from xroad_soap import DEMO
 
 from adapters.civil import seed as civil_seed
 from adapters.civil.registry import Status

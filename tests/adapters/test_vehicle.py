@@ -5,20 +5,26 @@ from urllib.parse import quote
 
 import pytest
 import xmlschema
-from civil_soap import LIMITS, WSDL_NS, body_of, exc14n, fault_code
 from fastapi.testclient import TestClient
 from lxml import etree
 from vehicle_soap import (
-    DEMO,
     DEMO_PLATE,
     NO_PLATE,
-    NOBODY,
     VEHICLE_NS,
-    child_names,
     envelope,
-    post_soap,
     response_schema,
     vehicle_settings,
+)
+from xroad_soap import (
+    DEMO,
+    LIMITS,
+    NOBODY,
+    WSDL_NS,
+    body_of,
+    child_names,
+    exc14n,
+    fault_code,
+    post_soap,
 )
 
 import schemas

@@ -5,22 +5,17 @@ from urllib.parse import quote
 
 import pytest
 import xmlschema
-from civil_soap import body_of
 from fastapi.testclient import TestClient
 from lxml import etree
 from vehicle_soap import (
-    DEMO,
     DEMO_PLATE,
-    PORTAL,
-    TAX,
     TAX_FIELDS,
     VEHICLE_NS,
-    child_names,
     envelope,
-    post_soap,
     response_schema,
     vehicle_settings,
 )
+from xroad_soap import DEMO, PORTAL, TAX, body_of, child_names, post_soap
 
 from adapters.vehicle import create_app
 from adapters.vehicle.disclosure import ALL_FIELDS, FieldPolicy, VehicleField

@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from vehicle_soap import DEMO, DEMO_PLATE, TAX, vehicle_settings
+from vehicle_soap import DEMO_PLATE, vehicle_settings
+from xroad_soap import DEMO, TAX
 
 from adapters.civil import seed as civil_seed
 from adapters.civil.registry import Status
