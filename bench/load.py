@@ -1,11 +1,13 @@
 """Closed-loop HTTP load generator; runs in its own process: `python -m bench.load SPEC_JSON`.
 
 N workers share one aiohttp session (keep-alive, one connection per worker); each sends the
-next request as soon as the previous answer has been read. Requests run for `warmup_s`
-unrecorded, then for `duration_s`: every answer that arrives inside that window counts towards
-throughput and latency. Every failure counts as an error, also during warm-up and while
-draining: a non-2xx status, an X-Road fault, an answer without the person record, or an
-exception. The result is printed as one JSON object on stdout.
+next request as soon as the previous answer has been read. The request is the person query
+(paths `direct`, `rest`, `soap`) or a payload of a given size (`blob-direct`, `blob-rest`: see
+bench/payload.py). Requests run for `warmup_s` unrecorded, then for `duration_s`: every answer
+that arrives inside that window counts towards throughput and latency. Every failure counts as
+an error, also during warm-up and while draining: a non-2xx status, an X-Road fault, an answer
+without the person record (or not exactly the expected payload), or an exception. The result
+is printed as one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bench import payload
+from bench.blob import blob_bytes
 from bench.procstat import ProcSample, try_sample
 
-PathName = Literal["direct", "rest", "soap"]
-PATHS: tuple[PathName, ...] = ("direct", "rest", "soap")
+PathName = Literal["direct", "rest", "soap", "blob-direct", "blob-rest"]
+PATHS: tuple[PathName, ...] = ("direct", "rest", "soap")  # the person query
+PAYLOAD_PATHS: tuple[PathName, ...] = ("blob-direct", "blob-rest")
 PERSON = "УБ99112233"
 PORTAL = "MN/GOV/EMONGOLIA/portal"
 SERVICE = "MN/GOV/GASR/civil-registry"
@@ -42,6 +47,7 @@ _FAULT_CODE = re.compile(rb"<(?:\w+:)?faultcode>([^<]{1,200})</")
 _JSON_TYPE = re.compile(rb'"type"\s*:\s*"([^"]{1,200})"')
 
 Reply = tuple[int, Mapping[str, str], bytes]
+Check = Callable[[Reply], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,9 @@ class LoadSpec:
     warmup_s: float
     soap_envelope: str = ""  # for the SOAP path: the demo's example with this PERSON
     watch_pids: dict[str, int] = field(default_factory=dict)  # CPU measured over the window
+    blob_url: str = ""  # bench.blob, for the payload paths
+    payload_method: payload.PayloadMethod = "GET"
+    payload_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +110,23 @@ def problem_with(path: PathName, reply: Reply) -> str | None:
     return None
 
 
+def make_check(spec: LoadSpec) -> Check:
+    """How an answer is judged: the person record, or exactly the expected payload."""
+    if spec.path in PAYLOAD_PATHS:
+        expected = blob_bytes(spec.payload_size)
+        return lambda reply: payload.payload_problem(reply, expected)
+    path = spec.path
+    return lambda reply: problem_with(path, reply)
+
+
 def make_request(spec: LoadSpec) -> Callable[[aiohttp.ClientSession], Awaitable[Reply]]:
-    """The same person query, sent directly, through the bus over REST r1, or over SOAP."""
+    """The same person query, sent directly, through the bus over REST r1, or over SOAP;
+    or a payload, sent directly to bench.blob or through the bus over REST r1."""
+    if spec.path in PAYLOAD_PATHS:
+        through_bus = spec.path == "blob-rest"
+        return payload.make_request(spec.client_url if through_bus else spec.blob_url,
+                                    spec.payload_method, spec.payload_size,
+                                    through_bus=through_bus)
     person = quote(PERSON, safe="")
     if spec.path == "direct":
         url, headers = f"{spec.civil_url}/persons/{person}", {}
@@ -135,6 +159,17 @@ def _soap_request(spec: LoadSpec) -> Callable[[aiohttp.ClientSession], Awaitable
     return post
 
 
+def error_excerpt(body: bytes) -> str:
+    """The start of an answer for an error sample; binary payloads only by their length."""
+    start = body[:600]
+    try:
+        return start.decode()
+    except UnicodeDecodeError as e:
+        if e.start >= len(start) - 3:  # a character cut in two at the end: text all the same
+            return start[:e.start].decode()
+        return f"({len(body)} bytes of binary)"
+
+
 @dataclass
 class _Run:
     spec: LoadSpec
@@ -150,7 +185,7 @@ class _Run:
     def record(self, started: float, ended: float, problem: str | None, body: bytes) -> None:
         if problem is not None:
             if problem not in self.errors and len(self.samples) < MAX_ERROR_SAMPLES:
-                self.samples.append(f"{problem}: {body[:600].decode(errors='replace')}")
+                self.samples.append(f"{problem}: {error_excerpt(body)}")
             self.errors[problem] += 1
         elif self.window_start <= ended <= self.window_end:
             self.latencies.append(ended - started)
@@ -174,13 +209,14 @@ class _Run:
 
 
 async def _worker(run: _Run, session: aiohttp.ClientSession,
-                  request: Callable[[aiohttp.ClientSession], Awaitable[Reply]]) -> None:
+                  request: Callable[[aiohttp.ClientSession], Awaitable[Reply]],
+                  check: Check) -> None:
     while (started := time.perf_counter()) < run.window_end:
         body = b""
         try:
             reply = await request(session)
             body = reply[2]
-            problem = problem_with(run.spec.path, reply)
+            problem = check(reply)
         except Exception as e:  # every failure is an error to report, whatever its type
             problem = f"{type(e).__name__}: {e}"[:200]
         run.record(started, time.perf_counter(), problem, body)
@@ -189,13 +225,14 @@ async def _worker(run: _Run, session: aiohttp.ClientSession,
 async def generate(spec: LoadSpec, event_loop: str) -> LoadResult:
     begin = time.perf_counter()
     run = _Run(spec, begin + spec.warmup_s, begin + spec.warmup_s + spec.duration_s)
-    request = make_request(spec)
+    request, check = make_request(spec), make_check(spec)
     connector = aiohttp.TCPConnector(limit=spec.concurrency, keepalive_timeout=60)
     async with aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as session:
         watcher = asyncio.create_task(run.watch_processes())
-        await asyncio.gather(*(_worker(run, session, request) for _ in range(spec.concurrency)))
+        await asyncio.gather(*(_worker(run, session, request, check)
+                               for _ in range(spec.concurrency)))
         await watcher
     latencies = sorted(x * 1000 for x in run.latencies)
     return LoadResult(

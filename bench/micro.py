@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from audit.group_commit import GroupCommitter
 from audit.integrity import check_integrity
-from audit.record import AuditRecord
+from audit.record import AuditEntry, AuditRecord
 from audit.store import SqlAuditStore
 from keys.devpki import ensure_dev_ca, new_key
 from keys.ocsp_responses import OcspResponder
@@ -117,7 +117,7 @@ async def _group_commit_rate(store: SqlAuditStore, seconds: float) -> int:
         nonlocal count
         i = 0
         while time.perf_counter() < deadline:
-            await committer.append(_record(w * 1_000_000 + i))
+            await committer.append(AuditEntry(_record(w * 1_000_000 + i)))
             i += 1
             count += 1
 

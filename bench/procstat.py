@@ -42,6 +42,16 @@ def sample(pid: int) -> ProcSample:
                       _status_kb(pid, "VmHWM") / 1024)
 
 
+def reset_peak_rss(pid: int) -> bool:
+    """Start VmHWM of `pid` afresh from its current RSS (Linux `clear_refs` value 5), so a
+    later `sample` shows the peak of one measurement. False when the kernel refuses it."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def try_sample(pid: int) -> ProcSample | None:
     """`sample(pid)`, or None when the process is gone."""
     try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from bench.load import PATHS, LoadResult
+from bench.payload import PayloadResult
 from bench.procstat import ProcSample
 
 # issue 10: targets on a 2-core machine, measured in one run
@@ -32,6 +35,7 @@ class Measurements:
     machine: dict[str, Any]
     log_problems: dict[str, Any]
     security_servers: tuple[str, ...]
+    payload_runs: list[PayloadResult]
 
 
 def _find(runs: list[LoadResult], path: str, concurrency: int) -> LoadResult | None:
@@ -73,9 +77,10 @@ def build(m: Measurements) -> dict[str, Any]:
     peak = {name: round(m.after[name].peak_rss_mb, 1) for name in m.after}
     peak_ss = max((peak[n] for n in m.security_servers if n in peak), default=None)
     kinds: Counter[str] = Counter()
-    for run in m.runs:
-        kinds.update(run.error_kinds)
-    errors = sum(r.errors for r in m.runs)
+    for found in [r.error_kinds for r in m.runs] + [r.error_kinds for r in m.payload_runs]:
+        kinds.update(found)
+    payload_errors = sum(r.errors for r in m.payload_runs)
+    errors = sum(r.errors for r in m.runs) + payload_errors
     at_max = [r for r in m.runs if r.concurrency == TARGET_ERRORS_AT]
     errors_at_max = sum(r.errors for r in at_max) if at_max else None
     return {
@@ -93,6 +98,8 @@ def build(m: Measurements) -> dict[str, Any]:
         "peak_rss_mb": peak_ss,
         "errors": errors,
         "errors_by_kind": dict(kinds.most_common()),
+        **payload_summary(m.payload_runs, m.security_servers),
+        "payload_errors": payload_errors,
         "targets": {
             "ratio_rest": _target(_ratio(rest, direct), TARGET_RATIO_REST, at_least=True),
             "p50_added_ms": _target(p50_added, TARGET_P50_ADDED_MS, at_least=False),
@@ -110,9 +117,41 @@ def build(m: Measurements) -> dict[str, Any]:
                    "peak_rss_mb": peak[name]}
             for name in m.after if name in m.before},
         "runs": [asdict(r) for r in m.runs],
+        "payload_runs": [asdict(r) for r in m.payload_runs],
         "micro": m.micro,
         "log_problems": m.log_problems,
     }
+
+
+def _payload_pair(results: list[PayloadResult], method: str, label: str
+                  ) -> tuple[PayloadResult | None, PayloadResult | None]:
+    found = {r.path: r for r in results if r.method == method and r.size_label == label}
+    return found.get("direct"), found.get("rest")
+
+
+def _labels(results: list[PayloadResult], method: str) -> list[str]:
+    return list(dict.fromkeys(r.size_label for r in results if r.method == method))
+
+
+def payload_summary(results: list[PayloadResult], servers: tuple[str, ...]) -> dict[str, Any]:
+    """Per payload size (`1KiB`, `100KiB`, `5MiB`): bus/direct ratio, MiB/s, the security
+    servers' peak RSS during the runs through the bus (GET and POST)."""
+    def ratios(method: str) -> dict[str, float | None]:
+        pairs = {label: _payload_pair(results, method, label) for label in _labels(results, method)}
+        return {label: _ratio(rest.rps if rest else None, direct.rps if direct else None)
+                for label, (direct, rest) in pairs.items()}
+
+    def mib(path: str) -> dict[str, float]:
+        return {r.size_label: r.mib_per_s for r in results if r.method == "GET" and r.path == path}
+
+    peaks: dict[str, float] = {}
+    for r in results:
+        found = [r.ss_peak_rss_mb[n] for n in servers if n in r.ss_peak_rss_mb]
+        if r.path == "rest" and found:
+            peaks[r.size_label] = max([*found, peaks.get(r.size_label, 0.0)])
+    return {"payload_ratio_rest": ratios("GET"), "payload_ratio_rest_post": ratios("POST"),
+            "payload_mib_per_s_direct": mib("direct"), "payload_mib_per_s_rest": mib("rest"),
+            "payload_ss_peak_rss_mb": peaks}
 
 
 def _fmt(value: object, suffix: str = "") -> str:
@@ -195,10 +234,64 @@ def markdown(doc: dict[str, Any]) -> str:
               "|---|---|---|---|"]
     lines += [f"| {name} | {p['cpu_s_during_runs']:g} | {p['rss_mb_before']:g} "
               f"| {p['peak_rss_mb']:g} |" for name, p in doc["processes"].items()]
+    lines += payload_markdown(doc)
     if doc["errors_by_kind"]:
         lines += ["", "Errors by kind:", ""]
         lines += [f"- {count} x `{kind}`" for kind, count in doc["errors_by_kind"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _latencies(run: PayloadResult | None) -> str:
+    if run is None:
+        return "n/a"
+    lat = run.latency_ms
+    return f"{_fmt(lat['p50'])} / {_fmt(lat['p95'])} / {_fmt(lat['p99'])}"
+
+
+def _cell(run: PayloadResult | None, value: Callable[[PayloadResult], object]) -> str:
+    return "n/a" if run is None else _fmt(value(run))
+
+
+def _payload_row(direct: PayloadResult | None, rest: PayloadResult | None) -> str:
+    some = rest or direct
+    if some is None:
+        return ""
+    ratio = _ratio(rest.rps if rest else None, direct.rps if direct else None)
+    peaks = "n/a" if rest is None else " / ".join(
+        _fmt(rest.ss_peak_rss_mb.get(n)) for n in ("ss-consumer", "ss-provider"))
+    rps, mib, errors = attrgetter("rps"), attrgetter("mib_per_s"), attrgetter("errors")
+    return (f"| {some.method} | {some.size_label} | {some.concurrency} | {_cell(direct, rps)} "
+            f"| {_cell(rest, rps)} | {_fmt(ratio)} | {_cell(direct, mib)} | {_cell(rest, mib)} "
+            f"| {_latencies(direct)} | {_latencies(rest)} "
+            f"| {_cell(direct, errors)} / {_cell(rest, errors)} | {peaks} |")
+
+
+def payload_markdown(doc: dict[str, Any]) -> list[str]:
+    """The section "Throughput versus payload size" (no lines when nothing was measured)."""
+    results = [PayloadResult(**r) for r in doc.get("payload_runs", [])]
+    if not results:
+        return []
+    settings = doc["settings"]
+    since = {r.peak_rss_since for r in results}
+    lines = [
+        "", "## Throughput versus payload size", "",
+        f"bench.blob as the REST service `payload` of MN/GOV/GASR/civil-registry; "
+        f"{settings['payload_duration_s']:g} s per measurement after "
+        f"{settings['payload_warmup_s']:g} s warm-up. GET fetches the payload, POST sends it "
+        "to an echo (as many bytes come back); MiB/s counts the payload in one direction. "
+        "Peak RSS is the security servers' VmHWM since "
+        + ("the start of each run." if since == {"run start"} else "their start (could not "
+           "reset it before each run)."),
+        "",
+        "| Method | Size | c | direct req/s | REST req/s | bus/direct | direct MiB/s "
+        "| REST MiB/s | direct p50 / p95 / p99 ms | REST p50 / p95 / p99 ms "
+        "| errors direct / REST | SS peak RSS MB, REST run (consumer / provider) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method in ("GET", "POST"):
+        lines += [_payload_row(*_payload_pair(results, method, label))
+                  for label in _labels(results, method)]
+    return lines
 
 
 def write(doc: dict[str, Any], out_dir: Path) -> str:

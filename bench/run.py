@@ -19,6 +19,8 @@ from typing import Any
 from bench import micro, report
 from bench.demo import CONSUMER, SECURITY_SERVERS, Demo, log_problems, start_demo
 from bench.load import PATHS, LoadFailed, LoadResult, LoadSpec, PathName, run_in_subprocess
+from bench.payload import KIB, MIB, PayloadCase
+from bench.payload_run import measure_payloads
 from bench.procstat import ProcSample, machine, sample
 from xroad.cli.demo import DEMO_PERSON, SOAP_EXAMPLE
 from xroad.demo.process import DemoStartFailed
@@ -35,12 +37,23 @@ class Plan:
     headline_concurrency: int  # where direct_rps, rest_bus_rps and soap_bus_rps are taken
     levels: tuple[int, ...]  # concurrency levels measured for every path
     micro_s: float  # per micro benchmark
+    payload_cases: tuple[PayloadCase, ...]  # each measured directly and through the bus
+    payload_duration_s: float
+    payload_warmup_s: float
 
 
 FULL = Plan("full", duration_s=8.0, warmup_s=1.0, headline_concurrency=16,
-            levels=(1, 8, 16, 64, 256), micro_s=2.0)
+            levels=(1, 8, 16, 64, 256), micro_s=2.0,
+            # ascending sizes: memory a security server keeps after a large payload must not
+            # count against a smaller one
+            payload_cases=(PayloadCase("GET", KIB, 8), PayloadCase("GET", 100 * KIB, 8),
+                           PayloadCase("POST", 100 * KIB, 8), PayloadCase("GET", 5 * MIB, 4),
+                           PayloadCase("POST", 5 * MIB, 4)),
+            payload_duration_s=4.0, payload_warmup_s=0.7)
 QUICK = Plan("quick", duration_s=3.0, warmup_s=0.5, headline_concurrency=8, levels=(1, 8),
-             micro_s=0.7)
+             micro_s=0.7,
+             payload_cases=(PayloadCase("GET", KIB, 8), PayloadCase("GET", 100 * KIB, 8)),
+             payload_duration_s=1.5, payload_warmup_s=0.3)
 
 
 def progress(message: str) -> None:
@@ -50,17 +63,23 @@ def progress(message: str) -> None:
 def parse_args(argv: list[str] | None) -> tuple[Plan, argparse.Namespace]:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true",
-                        help="short run: 3 s per measurement, concurrency 1 and 8 only")
-    parser.add_argument("--duration", type=float, help="seconds per measurement")
+                        help="short run: 3 s per measurement, concurrency 1 and 8 only, "
+                        "payloads of 1 KiB and 100 KiB only")
+    parser.add_argument("--duration", type=float,
+                        help="seconds per person-query measurement (payload runs: fixed)")
     parser.add_argument("--warmup", type=float, help="unrecorded seconds before each")
     parser.add_argument("--concurrency", type=int,
                         help="the level the headline requests/s are taken at")
     parser.add_argument("--levels", help="comma-separated concurrency levels, e.g. 1,8,64")
+    parser.add_argument("--no-payloads", action="store_true",
+                        help="skip the payload-size runs (bench.blob through the bus)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--keep", action="store_true",
                         help="keep the demo's data directory (kept anyway when requests fail)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.no_payloads:
+        plan = replace(plan, payload_cases=())
     if args.duration is not None:
         plan = replace(plan, duration_s=args.duration)
     if args.warmup is not None:
@@ -110,7 +129,9 @@ def run_benchmark(plan: Plan, work_dir: Path) -> tuple[dict[str, Any], Path]:
         progress("demo is ready: " + ", ".join(f"{n} pid {p}" for n, p in pids.items()))
         before = snapshot(pids)
         runs = measure_all(demo, plan)
-        after = snapshot(pids)
+        after = snapshot(pids)  # before the payload runs, which reset the peak RSS
+        payload_runs = measure_payloads(demo, plan.payload_cases, plan.payload_duration_s,
+                                        plan.payload_warmup_s, progress)
     finally:
         progress("stopping the demo ...")
         demo.stop()
@@ -123,7 +144,7 @@ def run_benchmark(plan: Plan, work_dir: Path) -> tuple[dict[str, Any], Path]:
         settings={**asdict(plan), "person": DEMO_PERSON, "load_generator":
                   "separate process per measurement, aiohttp, closed loop, keep-alive"},
         runs=runs, before=before, after=after, micro=micro_results, machine=machine_info,
-        log_problems=problems, security_servers=SECURITY_SERVERS))
+        log_problems=problems, security_servers=SECURITY_SERVERS, payload_runs=payload_runs))
     return doc, demo.data_dir
 
 
@@ -135,6 +156,10 @@ def _report_failures(doc: dict[str, Any], data_dir: Path) -> None:
         for sample_text in run["error_samples"][:3]:
             print(f"  sample ({run['path']} c={run['concurrency']}): {sample_text[:400]}",
                   file=sys.stderr)
+    for run in doc["payload_runs"]:
+        for sample_text in run["error_samples"][:3]:
+            print(f"  sample ({run['method']} {run['size_label']} {run['path']} "
+                  f"c={run['concurrency']}): {sample_text[:400]}", file=sys.stderr)
     for name, found in doc["log_problems"].items():
         if found["counts"]:
             print(f"  {name} log: {found['counts']}", file=sys.stderr)
