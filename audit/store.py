@@ -162,7 +162,7 @@ class SqlAuditStore:
                             .where(schema.node.c.level == 0)).scalar_one()
         size = 0 if last is None else int(last) + 1
         if size != self._frontier.size:  # another writer appended meanwhile
-            log.info("audit.tail_reloaded", cached=self._frontier.size, actual=size)
+            log.debug("audit.tail_reloaded", cached=self._frontier.size, actual=size)
             self._frontier = Frontier.load(size, self._node)
         return Frontier(size, list(self._frontier.nodes))
 

@@ -107,10 +107,16 @@ class OcspCache:
         now = self.clock.now()
         with self._lock:
             entry = self._entries.get(self._key(cert))
-        if entry is not None and now - entry.fetched_at < self.interval:
+        if entry is not None and now - entry.fetched_at < self._refetch_after():
             check_ocsp(entry.response, cert, issuer, self.trusted, now, self.freshness_s)
             return entry.response
         return self._refresh(cert, issuer, entry, now)
+
+    def _refetch_after(self) -> timedelta:
+        """`interval`, but at most half the freshness window: with a window shorter than the
+        interval, a cached response would otherwise go stale (and be refused) long before the
+        next fetch, and stay refused after the responder came back."""
+        return min(self.interval, timedelta(seconds=self.freshness_s) / 2)
 
     def _refresh(self, cert: x509.Certificate, issuer: x509.Certificate,
                  fallback: _Entry | None, now: datetime) -> bytes:

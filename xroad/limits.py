@@ -11,3 +11,6 @@ class Limits:
     max_header_bytes: int = 16 * 1024
     service_timeout_s: float = 60.0
     connect_timeout_s: float = 30.0
+    # A client or peer that sends nothing for this long while its request's headers or body
+    # are due is disconnected: a slow sender (slowloris) must not hold a connection forever.
+    read_timeout_s: float = 30.0

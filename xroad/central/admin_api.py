@@ -12,13 +12,15 @@ that global configuration shows, `on_change` asks for a prompt publication.
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from cryptography import x509
-from fastapi import APIRouter, Depends, FastAPI, Query
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -61,6 +63,11 @@ class AdminServices:
     authenticators: tuple[Authenticator, ...]
     anchors: TrustedAnchors
     on_change: Callable[[], None] = field(default=_no_change)
+
+
+# Database integers are 64-bit: a larger number from a client is a 422, not an overflow (500).
+_MAX_ROW: Final = 2**63 - 1
+RequestNumber = Annotated[int, Path(ge=1, le=_MAX_ROW)]
 
 
 def admin_services(engine: Engine, clock: Clock, instance: str, *, auto_approve: bool = False,
@@ -243,6 +250,16 @@ def create_admin_router(api: AdminServices) -> APIRouter:  # noqa: PLR0915 - one
                  "clients": [{"client": c.client, "enabled": c.enabled} for c in s.clients]}
                 for s in api.members.servers()]
 
+    @router.get("/security-servers/auth-certs")
+    def auth_certs(_: Reader, server: Annotated[str, Query(max_length=_TEXT)]
+                   ) -> list[dict[str, Any]]:
+        """A server's registered authentication certificates with their validity."""
+        return [{"sha256": hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest(),
+                 "subject": c.subject.rfc4514_string(), "issuer": c.issuer.rfc4514_string(),
+                 "not_before": _time(c.not_valid_before_utc),
+                 "not_after": _time(c.not_valid_after_utc)}
+                for c in api.members.auth_certs(SecurityServerId.parse(server))]
+
     @router.get("/global-groups")
     def global_groups(_: Reader) -> list[dict[str, Any]]:
         return [{"id": g.id, "code": g.code, "description": g.description,
@@ -268,9 +285,12 @@ def create_admin_router(api: AdminServices) -> APIRouter:  # noqa: PLR0915 - one
         return [request_json(v) for v in api.registrations.list(status)]
 
     @router.get("/registration-requests/{request_id}")
-    def get_request(request_id: int, _: Reader) -> dict[str, Any]:
-        """A request with its history (who did what, when, and why)."""
-        return request_json(api.registrations.get(request_id))
+    def get_request(request_id: RequestNumber, _: Reader) -> dict[str, Any]:
+        """A request with its history (who did what, when, and why), and the exact payload
+        its requester signed (canonical JSON, as text; `signed`: a signature came with it)."""
+        view = api.registrations.get(request_id)
+        return {**request_json(view), "payload": view.payload.decode("utf-8", "replace"),
+                "signed": view.signed}
 
     @router.post("/registration-requests", status_code=201)
     def submit_center(body: CenterRequestIn, caller: Decider) -> dict[str, Any]:
@@ -286,14 +306,14 @@ def create_admin_router(api: AdminServices) -> APIRouter:  # noqa: PLR0915 - one
         return request_json(changed(view))
 
     @router.post("/registration-requests/{request_id}/approve")
-    def approve(request_id: int, body: DecisionIn, caller: Decider) -> dict[str, Any]:
+    def approve(request_id: RequestNumber, body: DecisionIn, caller: Decider) -> dict[str, Any]:
         view = api.registrations.approve(
             request_id, caller.label, body.comment,
             audit=audited(caller, "registration.approve", {"status": str(Status.SUBMITTED)}))
         return request_json(changed(view))
 
     @router.post("/registration-requests/{request_id}/reject")
-    def reject(request_id: int, body: DecisionIn, caller: Decider) -> dict[str, Any]:
+    def reject(request_id: RequestNumber, body: DecisionIn, caller: Decider) -> dict[str, Any]:
         view = api.registrations.reject(
             request_id, caller.label, body.comment,
             audit=audited(caller, "registration.reject", {"status": str(Status.SUBMITTED)}))
@@ -356,7 +376,7 @@ def create_admin_router(api: AdminServices) -> APIRouter:  # noqa: PLR0915 - one
 
     @router.get("/admin-audit")
     def admin_audit(_: AuditReader, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                    offset: Annotated[int, Query(ge=0)] = 0,
+                    offset: Annotated[int, Query(ge=0, le=_MAX_ROW)] = 0,
                     action: Annotated[str | None, Query(max_length=64)] = None
                     ) -> dict[str, Any]:
         """Every change made through this API, newest first."""

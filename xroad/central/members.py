@@ -137,6 +137,18 @@ class Members:
                 selectinload(SecurityServer.clients)).order_by(SecurityServer.id))
             return [self._server_view(srv) for srv in rows]
 
+    def auth_certs(self, server: SecurityServerId) -> list[x509.Certificate]:
+        """The authentication certificates registered for `server` (the console shows when
+        they expire; global configuration carries only their hashes)."""
+        owner = self._own(server.owner, subsystem=False)
+        with Session(self.engine) as s:
+            row = self._find(s, owner)
+            found = None if row is None else next(
+                (x for x in row.servers if x.server_code == server.server_code), None)
+            if found is None:
+                raise NotFound(f"security server {server} is not registered")
+            return [x509.load_der_x509_certificate(c.der) for c in found.auth_certs]
+
     def global_groups(self) -> list[GroupView]:
         with Session(self.engine) as s:
             rows = s.scalars(select(GlobalGroup).options(selectinload(GlobalGroup.members))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Final
@@ -77,6 +77,8 @@ class RequestView:
     decided_by: str | None
     complement_id: int | None
     events: tuple[tuple[datetime, str, str, str], ...]  # (at, actor, action, comment)
+    payload: bytes = field(default=b"", repr=False)  # the exact bytes the requester signed
+    signed: bool = False  # a signature over `payload` came with it (verified on submission)
 
 
 def _view(r: RegistrationRequest) -> RequestView:
@@ -84,7 +86,8 @@ def _view(r: RegistrationRequest) -> RequestView:
         r.id, r.kind, r.origin, r.server, r.client, r.address,
         None if r.auth_cert is None else hashlib.sha256(r.auth_cert).hexdigest(), r.status,
         r.signer, r.submitted_by, r.comment, r.created_at, r.decided_at, r.decided_by,
-        r.complement_id, tuple((e.at, e.actor, e.action, e.comment) for e in r.events))
+        r.complement_id, tuple((e.at, e.actor, e.action, e.comment) for e in r.events),
+        r.payload, r.signature is not None)
 
 
 def _naive(at: datetime) -> datetime:

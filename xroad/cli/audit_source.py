@@ -23,7 +23,9 @@ from audit.export import ServerLog
 
 API_KEY_VARIABLE: Final = "XROAD_AUDIT_API_KEY"
 API_KEY_FILE: Final = "auditor-api-key"
-DATABASE_VARIABLE: Final = "XROAD_SS_AUDIT_DATABASE_URL"
+# As the security server reads them: the audit URL, else the server's, else the common one.
+DATABASE_VARIABLES: Final = ("XROAD_SS_AUDIT_DATABASE_URL", "XROAD_SS_DATABASE_URL",
+                              "XROAD_DATABASE_URL")
 
 
 class ServerNotFound(Exception):
@@ -61,7 +63,8 @@ def locate_server(data_dir: Path, server: str | None) -> ServerLocation:
                              f"one with --server: {', '.join(found)}")
     server_id = server if server is not None else next(iter(found))
     directory = found[server_id]
-    url = os.environ.get(DATABASE_VARIABLE) or f"sqlite:///{directory / 'audit.db'}"
+    url = next((os.environ[v] for v in DATABASE_VARIABLES if os.environ.get(v)),
+               f"sqlite:///{directory / 'audit.db'}")
     key = os.environ.get(API_KEY_VARIABLE)
     if key is None and (directory / API_KEY_FILE).exists():
         key = (directory / API_KEY_FILE).read_text(encoding="utf-8").strip()

@@ -26,7 +26,8 @@ DB_VARIABLE = "XROAD_CS_DATABASE_URL"
 DataDir = Annotated[Path, typer.Option(
     help="Data directory; the central database is <data-dir>/central/central.db.")]
 DatabaseUrl = Annotated[str | None, typer.Option(
-    "--database-url", help=f"Central database URL (default: ${DB_VARIABLE} or the data dir's).")]
+    "--database-url", help=f"Central database URL (default: ${DB_VARIABLE}, $XROAD_DATABASE_URL "
+                           "or the data dir's).")]
 
 
 @contextmanager
@@ -38,7 +39,7 @@ def _store(data_dir: Path, database_url: str | None) -> Iterator[ApiKeyStore]:
     from xroad.central.database import migrate  # noqa: PLC0415
     from xroad.clock import SystemClock  # noqa: PLC0415
 
-    url = database_url or os.environ.get(DB_VARIABLE)
+    url = database_url or os.environ.get(DB_VARIABLE) or os.environ.get("XROAD_DATABASE_URL")
     if url is None:
         path = data_dir / "central" / "central.db"
         if not path.is_file():

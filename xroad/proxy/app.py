@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
+from xroad import errors
 from xroad.limits import Limits
 from xroad.proxy.client_proxy import ClientProxy
 from xroad.proxy.exchange import HttpRequest, HttpResponse
@@ -14,13 +18,46 @@ from xroad.proxy.server_proxy import ServerProxy
 _CHUNK = 64 * 1024
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None when it exceeds `limit` (read no further than that)."""
+# Peer security servers pool connections for 15 s (aiohttp's default): closing an idle one
+# sooner would race with its reuse and fail exchanges with NetworkError.
+_PEER_KEEPALIVE_S = 30.0
+
+
+def connection_limits(limits: Limits, *, between_servers: bool = False) -> dict[str, Any]:
+    """aiohttp server options that bound how long a connection may wait for its sender.
+
+    aiohttp's keep-alive timer runs from the moment a connection opens and closes it when no
+    complete request head has arrived by then: with its default of an hour, a client dribbling
+    header bytes (slowloris) would hold a connection that long. An unread rest of a body is
+    drained for at most `lingering_time` before the connection closes. Between security
+    servers only peers that passed mutual TLS get that far, and they pool connections.
+    """
+    wait = max(limits.read_timeout_s, _PEER_KEEPALIVE_S) if between_servers else (
+        limits.read_timeout_s)
+    return {"keepalive_timeout": wait, "lingering_time": min(10.0, limits.read_timeout_s)}
+
+
+async def _chunks(request: web.Request, idle_s: float) -> AsyncIterator[bytes]:
+    """The body as it arrives; a sender silent for `idle_s` is a `TransportError`, so a body
+    that never finishes cannot hold a handler (and its connection) forever."""
+    while True:
+        try:
+            async with asyncio.timeout(idle_s):
+                chunk = await request.content.readany()
+        except TimeoutError as e:
+            raise errors.TransportError(f"request body stalled for {idle_s:g} s") from e
+        if not chunk:
+            return
+        yield chunk
+
+
+async def _read_body(request: web.Request, limits: Limits) -> bytes | None:
+    """The body, or None when it exceeds the limit (read no further than that)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(_CHUNK):
+    async for chunk in _chunks(request, limits.read_timeout_s):
         size += len(chunk)
-        if size > limit:
+        if size > limits.max_body_bytes:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
@@ -38,9 +75,17 @@ def create_client_app(proxy: ClientProxy, limits: Limits) -> web.Application:
     """Where information systems send SOAP (`POST /`) and REST (`/r1/...`) requests."""
 
     async def adapt(request: web.Request, *, soap_faults: bool) -> web.Response:
-        body = await _read_body(request, limits.max_body_bytes)
         path, _, query = request.raw_path.partition("?")
-        incoming = HttpRequest(request.method, path, query, tuple(request.headers.items()), body)
+        headers = tuple(request.headers.items())
+        try:
+            body = await _read_body(request, limits)
+        except errors.TransportError as e:  # the client stopped sending: answer, then close
+            stalled = HttpRequest(request.method, path, query, headers, b"")
+            response = _to_web(proxy.refuse(stalled, errors.InvalidMessage(str(e)),
+                                            soap_faults=soap_faults))
+            response.force_close()
+            return response
+        incoming = HttpRequest(request.method, path, query, headers, body)
         handler = proxy.soap if soap_faults else proxy.rest
         return _to_web(await handler(incoming))
 
@@ -75,7 +120,7 @@ def create_server_app(proxy: ServerProxy, limits: Limits) -> web.Application:
             ssl_object, ssl.SSLObject) else None
         headers = {k.lower(): v for k, v in request.headers.items()}
         # The encrypted body is decrypted as it arrives; only the plaintext is kept.
-        return _to_web(await proxy.handle(peer, headers, request.content.iter_chunked(_CHUNK)))
+        return _to_web(await proxy.handle(peer, headers, _chunks(request, limits.read_timeout_s)))
 
     app = web.Application(client_max_size=limits.max_body_bytes + _CHUNK)
     app.router.add_post("/", receive)

@@ -7,6 +7,7 @@
 - `GET /api/v1/audit/checkpoints`: checkpoint history, each with a consistency proof to the
   newest; `GET /api/v1/audit/consistency?from=M&to=N`;
 - `GET /api/v1/audit/operational-data`: X-Road style operational monitoring records;
+- `GET /api/v1/audit/evidence`: an evidence bundle as `.tar.gz` (`evidence_api`);
 - `GET /api/v1/audit/data-access/{registerNumber}`: who asked about a person, when and why
   (embargoes honoured); `POST /api/v1/audit/embargoes` (service administrator).
 """
@@ -27,6 +28,7 @@ from typing import Any, Final
 import structlog
 from aiohttp import web
 
+from audit.export import ServerLog
 from audit.merkle import leaf_hash
 from audit.query import MAX_PAGE, RecordQuery, add_embargo, data_access, search
 from audit.store import SqlAuditStore
@@ -34,6 +36,7 @@ from audit.subjects import SubjectIndex
 from xroad.clock import Clock
 from xroad.errors import XRoadError
 from xroad.identifiers import ClientId, ServiceId
+from xroad.proxy.evidence_api import evidence_handler
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +64,7 @@ class AuditAccess:
     clock: Clock
     server_id: str
     hosts: Callable[[str], bool] = lambda _client: False  # is this client hosted here?
+    evidence: ServerLog | None = None  # where its log key and CA chain are, for bundles
 
 
 def _b64(data: bytes) -> str:
@@ -295,3 +299,6 @@ def add_audit_routes(app: web.Application, access: AuditAccess, *, audit_read: G
     app.router.add_get("/api/v1/audit/operational-data", audit_read(api.operational_data))
     app.router.add_get("/api/v1/audit/data-access/{subject}", data_access_read(api.data_access))
     app.router.add_post("/api/v1/audit/embargoes", admin_write(api.embargo))
+    if access.evidence is not None:
+        app.router.add_get("/api/v1/audit/evidence", audit_read(evidence_handler(
+            access.store, access.evidence, access.clock, record_query)))

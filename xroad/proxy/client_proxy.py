@@ -241,13 +241,18 @@ class ClientProxy:
             conf, *federated = self._ss.confs.all(self._ss.clock.now())
             self._ss.audit_ready()
         except XRoadError as e:
-            return {"status": "error", "server_id": str(self._ss.server_id), "reason": str(e)}
-        return {"status": "ok", "server_id": str(self._ss.server_id),
+            return {"status": "error", "server_id": str(self._ss.server_id),
+                    **self._node(), "reason": str(e)}
+        return {"status": "ok", "server_id": str(self._ss.server_id), **self._node(),
                 "globalconf": {"version": conf.version,
                                "expires_at": conf.expires_at.isoformat()},
                 "federated": {c.instance: {"version": c.version,
                                            "expires_at": c.expires_at.isoformat()}
                               for c in federated}}
+
+    def _node(self) -> dict[str, str]:
+        """Which node of a cluster answers (a load balancer's health check is per node)."""
+        return {} if self._ss.node is None else {"node": self._ss.node}
 
     def _check_client(self, conf: GlobalConf, client: ClientId) -> None:
         if not conf.is_known_client(client):
@@ -255,6 +260,12 @@ class ClientProxy:
         own = conf.server(self._ss.server_id)
         if client not in own.clients:
             raise UnknownMember(f"{client} is not registered on security server {own.id}")
+
+    def refuse(self, request: HttpRequest, error: XRoadError, *, soap_faults: bool
+               ) -> HttpResponse:
+        """The fault for a request refused before it could be read whole (a stalled body)."""
+        fault = logged_fault(error, "ClientProxy", self._ss.fault_spelling)
+        return fault_response(fault, soap_faults=soap_faults, accept=request.header("Accept"))
 
     async def _guard(self, handler: Callable[[HttpRequest], Awaitable[HttpResponse]],
                      request: HttpRequest, *, soap_faults: bool) -> HttpResponse:

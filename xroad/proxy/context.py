@@ -62,6 +62,7 @@ class SecurityServer:
     bodies: BodyVault | None = None  # seals bodies for subsystems that keep them
     # Configurations of federated instances (ADR 0008); None: this instance's alone.
     federation: FederationSource | None = None
+    node: str | None = None  # this process's name in a cluster of nodes of one server
 
     @property
     def confs(self) -> FederationSource:

@@ -43,9 +43,20 @@ from xroad.identifiers import ClientId, SecurityServerId
 from xroad.limits import Limits
 from xroad.proxy import tls
 from xroad.proxy.admin_app import ApiKey, Role, create_admin_app
-from xroad.proxy.app import create_client_app, create_server_app
+from xroad.proxy.app import connection_limits, create_client_app, create_server_app
 from xroad.proxy.audit_api import AuditAccess
 from xroad.proxy.client_proxy import ClientProxy
+from xroad.proxy.cluster import (
+    ARCHIVE_LOCK,
+    CHECKPOINT_LOCK,
+    ClusterCheckpointer,
+    ClusterMisconfigured,
+    DatabaseLock,
+    check_shared_log,
+    first_start_lock,
+    schema_turn,
+    write_if_changed,
+)
 from xroad.proxy.context import SecurityServer
 from xroad.proxy.http import PeerClient, ServiceClient
 from xroad.proxy.layout import (
@@ -151,8 +162,8 @@ def _audit_log_key(token: SoftwareToken, pin: str, data_dir: Path) -> ed25519.Ed
     the token PIN; its public half is written beside the token for auditors."""
     key = ed25519.Ed25519PrivateKey.from_private_bytes(
         _sealed_secret(token, AUDIT_LOG_SEED_FILE, pin))
-    (data_dir / AUDIT_LOG_PUBLIC_KEY_FILE).write_text(
-        base64.b64encode(key.public_key().public_bytes_raw()).decode() + "\n")
+    write_if_changed(data_dir / AUDIT_LOG_PUBLIC_KEY_FILE,
+                     base64.b64encode(key.public_key().public_bytes_raw()).decode() + "\n")
     return key
 
 
@@ -193,12 +204,14 @@ def _hosts(serverconf: ServerConfSource) -> Callable[[str], bool]:
 
 
 def _archive_quietly(store: SqlAuditStore, server: ServerLog, directory: Path, days: int,
-                     clock: Clock) -> None:
+                     clock: Clock, turn: DatabaseLock) -> None:
     """Scheduler job: records past retention move to the next archive bundle; a failure is
-    logged and leaves the live log as it was (tried again the next day)."""
+    logged and leaves the live log as it was (tried again the next day). Cluster nodes take
+    turns: the second finds the records archived already."""
     now = clock.now()
     try:
-        archive_older_than(store, server, directory, now - timedelta(days=days), now)
+        with turn.held():
+            archive_older_than(store, server, directory, now - timedelta(days=days), now)
     except (XRoadError, OSError) as e:
         log.warning("audit.archive_failed", reason=str(e))
 
@@ -274,7 +287,7 @@ def _tls_and_federation(settings: SecurityServerSettings, confs: GlobalConfClien
     server_tls = tls.server_context(auth_cert, auth_key, pin, ca_pem)
     trusted_cas = tls.TrustedCas((client_tls, server_tls),
                                  x509.load_pem_x509_certificates(ca_pem.encode()))
-    federation = Federation(confs, settings.data_dir, clock,
+    federation = Federation(confs, settings.node_dir(), clock,
                             on_accept=lambda conf: trusted_cas.add(conf.approved_cas))
     return client_tls, server_tls, federation
 
@@ -296,65 +309,107 @@ def _schedule(settings: SecurityServerSettings, federation: Federation,
             _archive_quietly, audit,
             ServerLog(settings.server_id, settings.data_dir, settings.audit_url()),
             settings.audit_archive_dir or settings.data_dir / "archive",
-            settings.audit_retention_days, clock])
+            settings.audit_retention_days, clock, DatabaseLock(settings.audit_url(), ARCHIVE_LOCK)])
     scheduler.start()
     return scheduler
 
 
+def _secrets(token: SoftwareToken, pin: str, data_dir: Path) -> tuple[
+        ed25519.Ed25519PrivateKey, bytes, bytes, dict[bytes, KeyPair]]:
+    """The audit log key, the subject and body seeds, the encryption keys: made on first
+    start, once even when cluster nodes share the token directory and start together."""
+    with first_start_lock(token.directory):
+        return (_audit_log_key(token, pin, data_dir),
+                _sealed_secret(token, AUDIT_SUBJECT_SEED_FILE, pin),
+                _sealed_secret(token, AUDIT_BODY_SEED_FILE, pin),
+                _encryption_keys(token, pin))
+
+
+def _open_databases(settings: SecurityServerSettings, server_id: SecurityServerId,
+                    log_key: ed25519.Ed25519PrivateKey, clock: Clock
+                    ) -> tuple[SqlAuditStore, SqlReplayGuard, ClusterCheckpointer]:
+    """The audit log, the replay cache and the checkpointer. On a shared (PostgreSQL)
+    database, cluster nodes create the schema one at a time, the first node's key claims the
+    log with a checkpoint, and a node refuses a log it would corrupt (another server's, or one
+    signed with another audit log key): exit code 2 and the reason in the log."""
+    with schema_turn(settings.audit_url()):
+        audit = SqlAuditStore(settings.audit_url())
+    with schema_turn(settings.replay_url()):
+        replay = SqlReplayGuard(settings.replay_url(),
+                                window=2 * timedelta(seconds=settings.max_clock_skew_s))
+    checkpointer = ClusterCheckpointer(
+        audit, f"{server_id} audit log", key_name(str(server_id)), log_key, clock,
+        turn=DatabaseLock(settings.audit_url(), CHECKPOINT_LOCK))
+    shared = audit.dialect != "sqlite"
+    try:
+        check_shared_log(audit, str(server_id), key_name(str(server_id)),
+                         log_key.public_key() if shared else None,
+                         claim=checkpointer.checkpoint if shared else None)
+    except ClusterMisconfigured as e:
+        audit.close()
+        replay.close()
+        log.error("security_server.refused", server_id=str(server_id), reason=str(e))
+        raise SystemExit(2) from None
+    return audit, replay, checkpointer
+
+
 async def run_security_server(settings: SecurityServerSettings) -> None:
     server_id = SecurityServerId.parse(settings.server_id)
+    structlog.contextvars.bind_contextvars(node=settings.node_name)  # which node wrote a line
     pin = settings.token_pin.get_secret_value()
     clock = SystemClock()
     limits = Limits(max_body_bytes=settings.max_body_bytes,
-                    service_timeout_s=settings.service_timeout_s)
+                    service_timeout_s=settings.service_timeout_s,
+                    read_timeout_s=settings.read_timeout_s)
     token = SoftwareToken(settings.data_dir / "token")
     anchor = ConfigurationAnchor.decode(settings.anchor_path.read_bytes())
-    confs = GlobalConfClient(anchor, settings.data_dir / "globalconf.signed.json", clock)
+    settings.node_dir().mkdir(parents=True, exist_ok=True)
+    confs = GlobalConfClient(anchor, settings.node_dir() / "globalconf.signed.json", clock)
     await _first_globalconf(confs)
     client_tls, server_tls, federation = _tls_and_federation(settings, confs, token, pin, clock)
     await _first_federated(federation)
 
     hsm_held, hsm = hsm_signers(settings)
-    audit = SqlAuditStore(settings.audit_url())
+    log_key, subject_seed, body_seed, encryption_keys = _secrets(token, pin, settings.data_dir)
+    audit, replay, checkpointer = _open_databases(settings, server_id, log_key, clock)
     skew = timedelta(seconds=settings.max_clock_skew_s)
-    replay = SqlReplayGuard(settings.replay_url(), window=2 * skew)
     guard = TimestampGuard(timedelta(seconds=settings.timestamp_tolerance_s), clock)
     monitor = _monitor(confs, audit, guard, clock)
-    subjects = SubjectIndex(_sealed_secret(token, AUDIT_SUBJECT_SEED_FILE, pin),
-                            settings.audit_subject_pattern)
+    subjects = SubjectIndex(subject_seed, settings.audit_subject_pattern)
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
         serverconf=ServerConfFile(settings.data_dir / SERVERCONF_FILE),
         signers={**_unlock_signers(token, pin), **hsm_held}, audit=GroupCommitter(audit),
         clock=clock, limits=limits,
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
-        encryption_keys=_encryption_keys(token, pin),
+        encryption_keys=encryption_keys,
         ocsp=CachedOcspSource(confs, _ocsp_cache(confs, clock), clock),
         audit_ready=guard.check, monitor=monitor, subjects=subjects,
-        bodies=BodyVault(_sealed_secret(token, AUDIT_BODY_SEED_FILE, pin)),
-        federation=federation)
+        bodies=BodyVault(body_seed), federation=federation, node=settings.node_name)
     peers = PeerClient(client_tls, limits.connect_timeout_s)
     services = ServiceClient(limits.connect_timeout_s)
 
     client_runner = web.AppRunner(create_client_app(ClientProxy(server, peers), limits),
-                                  access_log=None)
+                                  access_log=None, **connection_limits(limits))
     server_runner = web.AppRunner(create_server_app(ServerProxy(server, services), limits),
-                                  access_log=None)
+                                  access_log=None,
+                                  **connection_limits(limits, between_servers=True))
     await client_runner.setup()
     await server_runner.setup()
     await web.TCPSite(client_runner, settings.client_host, settings.client_port).start()
     await web.TCPSite(server_runner, settings.server_host, settings.server_port,
                       ssl_context=server_tls).start()
 
-    checkpointer = Checkpointer(audit, f"{server_id} audit log", key_name(str(server_id)),
-                                _audit_log_key(token, pin, settings.data_dir), clock)
     stamp = _stamper(confs)
     admin_runner = await _start_admin(settings, checkpointer, stamp, monitor,
                                       AuditAccess(audit, subjects, clock, str(server_id),
-                                                  _hosts(server.serverconf)))
+                                                  _hosts(server.serverconf),
+                                                  ServerLog(settings.server_id,
+                                                            settings.data_dir,
+                                                            settings.audit_url())))
 
     scheduler = _schedule(settings, federation, checkpointer, stamp, guard, audit, clock)
-    log.info("security_server.started", server_id=str(server_id),
+    log.info("security_server.started", server_id=str(server_id), node=settings.node_name,
              client_url=f"http://{settings.client_host}:{settings.client_port}",
              server_url=f"https://{settings.server_host}:{settings.server_port}")
 
