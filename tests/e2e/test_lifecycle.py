@@ -37,7 +37,8 @@ def test_restart_reuses_data_and_unreachable_provider_is_a_server_fault(
         auth_cert = (first.server_dir("MN/GOV/GASR/ss1") / "token" / "auth.cert.pem").read_bytes()
         records = len(audit_records(first, "MN/GOV/GASR/ss1"))
         pids = [first.pid(p.stem) for p in (fresh_demo_dir / "logs").glob("*.pid")]
-        assert len(pids) == 9  # OCSP, TSA, central, four registries, two security servers
+        # OCSP, TSA, central, four registries, two security servers, portal, web console
+        assert len(pids) == 11
     finally:
         assert first.stop() == 0  # Ctrl-C is a clean stop
     assert "All demo processes stopped." in first.output()

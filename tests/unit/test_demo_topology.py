@@ -43,7 +43,8 @@ def test_the_la_seed_describes_a_demo_of_its_own():
         ClientId.parse("LA/GOV/MOHA/civil-registry")]
     assert demo.topology.default_ports is None
     ports = free_ports(demo.topology)
-    assert len(set(ports.all())) == len(ports.all()) == 7  # central, 3 + 1 + OCSP + TSA
+    # central, 3 + 1 + OCSP + TSA + portal (reserved; the LA demo starts none) + console
+    assert len(set(ports.all())) == len(ports.all()) == 9
     assert [s.id for s in servers(ports, demo.topology)] == [
         SecurityServerId.parse("LA/GOV/MOHA/ss1")]
 
@@ -68,3 +69,12 @@ def test_the_demo_client_s_server_comes_first():
 def test_a_demo_table_that_does_not_fit_the_seed_is_refused(demo, message):
     with pytest.raises(InvalidMessage, match=message.replace("[", r"\[")):
         demo_topology(parse_seed(SEED + demo), SEED + demo)
+
+
+def test_the_portal_has_a_port_of_its_own():
+    assert MN_DEMO.default_ports is not None
+    assert MN_DEMO.default_ports.portal == 9100
+    assert 9100 in MN_DEMO.default_ports.all()
+    ports = free_ports(MN_DEMO)
+    assert len(set(ports.all())) == len(ports.all())
+    assert ports.portal in ports.all()

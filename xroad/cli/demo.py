@@ -10,11 +10,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import typer
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from xroad.clock import SystemClock
 from xroad.demo.bootstrap import DemoLayout, DemoSeed, bootstrap, load_demo
+from xroad.demo.cluster import ClusterPlan, DemoCluster, node_processes, nodes_entry, plan_clusters
+from xroad.demo.console_accounts import CREDENTIALS_FILE, read_credentials
 from xroad.demo.supervisor import StartupFailed, Supervisor
 from xroad.demo.topology import (
     MN_DEMO,
@@ -25,6 +27,7 @@ from xroad.demo.topology import (
     servers,
 )
 from xroad.errors import XRoadError
+from xroad.identifiers import SecurityServerId
 
 DEMO_PERSON = "УБ99112233"
 AUDITOR_KEY_FILE = "auditor-api-key"  # read by `xroad audit export` to seal a checkpoint
@@ -38,17 +41,26 @@ class DemoSettings(BaseSettings):
     # Another instance's demo (e.g. for federation): a seed file with a [demo] table; its
     # instance code is the seed's. None: the embedded MN demo.
     seed: Path | None = None
+    # Security servers run as several nodes on one PostgreSQL database, behind a load balancer
+    # the demo does not start (xroad/demo/cluster.py), e.g.
+    # {"MN/GOV/GASR/ss1": {"nodes": 2, "database_url": "postgresql+psycopg://..."}}.
+    clusters: dict[str, DemoCluster] = {}
 
 
 def run_demo(data_dir: Path, *, free_ports: bool) -> int:
-    settings = DemoSettings()
+    try:
+        settings = DemoSettings()
+    except ValidationError as e:  # e.g. a malformed XROAD_DEMO_CLUSTERS: a message, no traceback
+        typer.echo(f"Invalid XROAD_DEMO_* settings: {e}", err=True)
+        return 2
     try:
         demo = load_demo(settings.seed)
     except (OSError, XRoadError) as e:
         typer.echo(f"Cannot use the demo seed {settings.seed}: {e}", err=True)
         return 2
     ports = _choose_ports(free_ports, demo.topology)
-    if ports is None:
+    clusters = None if ports is None else _plan_clusters(settings, ports, demo.topology)
+    if ports is None or clusters is None:
         return 2
     layout = DemoLayout(data_dir)
     first_run = not (layout.pki / "ca-chain.pem").exists()
@@ -60,8 +72,8 @@ def run_demo(data_dir: Path, *, free_ports: bool) -> int:
     # `kill`, `timeout` and service managers send SIGTERM: stop the children as for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _start(supervisor, layout, ports, settings, demo)
-        _write_instance(layout, ports, demo)
+        _start(supervisor, layout, ports, settings, demo, clusters)
+        _write_instance(layout, ports, demo, clusters)
         _banner(layout, ports, demo.topology)
         reported: set[str] = set()
         while not supervisor.all_exited():
@@ -111,8 +123,18 @@ def _choose_ports(free: bool, topology: DemoTopology) -> DemoPorts | None:
     return topology.default_ports
 
 
+def _plan_clusters(settings: DemoSettings, ports: DemoPorts, topology: DemoTopology
+                   ) -> dict[SecurityServerId, ClusterPlan] | None:
+    try:
+        return plan_clusters(settings.clusters, servers(ports, topology), ports.all())
+    except ValueError as e:
+        typer.echo(str(e), err=True)
+        return None
+
+
 def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
-           settings: DemoSettings, demo: DemoSeed) -> None:
+           settings: DemoSettings, demo: DemoSeed,
+           clusters: dict[SecurityServerId, ClusterPlan]) -> None:
     seed, topology = demo.seed, demo.topology
     pin = settings.token_pin.get_secret_value()
     pki_env = {"XROAD_PKI_DIR": str(layout.pki), "XROAD_PKI_TOKEN_PIN": pin}
@@ -136,7 +158,7 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
     for server in servers(ports, topology):
         typer.echo(f"Starting security server {server.id} ...")
         directory = layout.server_dir(server)
-        child = supervisor.start(f"ss-{server.dir_name}", ["serve", "security-server"], {
+        env = {
             "XROAD_SS_SERVER_ID": str(server.id), "XROAD_SS_DATA_DIR": str(directory),
             "XROAD_SS_ANCHOR_PATH": str(layout.anchor), "XROAD_SS_TOKEN_PIN": pin,
             "XROAD_SS_CLIENT_PORT": str(server.client_port),
@@ -146,11 +168,57 @@ def _start(supervisor: Supervisor, layout: DemoLayout, ports: DemoPorts,
             "XROAD_SS_ADMIN_API_KEY": admin_key(directory, "admin-api-key"),
             "XROAD_SS_OBSERVER_API_KEY": admin_key(directory, "observer-api-key"),
             "XROAD_SS_AUDITOR_API_KEY": admin_key(directory, AUDITOR_KEY_FILE),
-            "XROAD_SS_DATA_ACCESS_API_KEY": admin_key(directory, "data-access-api-key")})
-        supervisor.wait_healthy(child, f"http://127.0.0.1:{server.client_port}/health")
+            "XROAD_SS_DATA_ACCESS_API_KEY": admin_key(directory, "data-access-api-key")}
+        for name, node_env, client_port in node_processes(f"ss-{server.dir_name}", env, server,
+                                                          clusters.get(server.id)):
+            child = supervisor.start(name, ["serve", "security-server"], node_env)
+            supervisor.wait_healthy(child, f"http://127.0.0.1:{client_port}/health")
+    portal_env = _portal_env(ports, topology)
+    if portal_env is not None:
+        typer.echo(f"Starting citizen portal {topology.portal} ...")
+        child = supervisor.start("portal", ["serve", "portal", "--port", str(ports.portal)],
+                                 portal_env)
+        supervisor.wait_healthy(child, f"http://127.0.0.1:{ports.portal}/health")
+    typer.echo("Starting web console ...")
+    child = supervisor.start("console", ["serve", "console"],
+                             _console_env(layout, ports, topology))
+    supervisor.wait_healthy(child, f"http://127.0.0.1:{ports.console}/health")
 
 
-def _write_instance(layout: DemoLayout, ports: DemoPorts, demo: DemoSeed) -> None:
+def _console_env(layout: DemoLayout, ports: DemoPorts, topology: DemoTopology) -> dict[str, str]:
+    """The console reads the central server's and each security server's API key files
+    itself; plain-http loopback, so its cookies cannot be `Secure`."""
+    return {"XROAD_CONSOLE_DATA_DIR": str(layout.console),
+            "XROAD_CONSOLE_PORT": str(ports.console),
+            "XROAD_CONSOLE_CENTRAL_URL": f"http://127.0.0.1:{ports.central}",
+            "XROAD_CONSOLE_CENTRAL_KEY_DIR": str(layout.central),
+            "XROAD_CONSOLE_COOKIE_SECURE": "false",
+            "XROAD_CONSOLE_SERVERS": json.dumps([
+                {"id": str(s.id), "admin_url": f"http://127.0.0.1:{s.admin_port}",
+                 "key_dir": str(layout.server_dir(s))} for s in servers(ports, topology)])}
+
+
+# The REST service of each registry that the citizen portal (adapters/portal) composes.
+PORTAL_SERVICES = {"civil": "persons", "land": "parcels", "vehicle": "vehicles",
+                   "tax": "tax-status"}
+
+
+def _portal_env(ports: DemoPorts, topology: DemoTopology) -> dict[str, str] | None:
+    """The portal's settings, pointed at this demo's registries through its consumer security
+    server; None (no portal) when the demo lacks one of the four registries, as the LA seed
+    (civil only) does: a profile of one section in four is no profile."""
+    by_name = {a.name: a for a in topology.adapters}
+    if not all(name in by_name for name in PORTAL_SERVICES):
+        return None
+    consumer = servers(ports, topology)[0]
+    return {"XROAD_PORTAL_SECURITY_SERVER_URL": f"http://127.0.0.1:{consumer.client_port}",
+            "XROAD_PORTAL_CLIENT": str(topology.portal),
+            **{f"XROAD_PORTAL_{name.upper()}_SERVICE": f"{by_name[name].subsystem}/{code}"
+               for name, code in PORTAL_SERVICES.items()}}
+
+
+def _write_instance(layout: DemoLayout, ports: DemoPorts, demo: DemoSeed,
+                    clusters: dict[SecurityServerId, ClusterPlan]) -> None:
     seed, topology = demo.seed, demo.topology
     hosted = {s.id: s.clients for s in seed.servers}
     doc = {
@@ -160,7 +228,7 @@ def _write_instance(layout: DemoLayout, ports: DemoPorts, demo: DemoSeed) -> Non
             {"id": str(s.id), "client_url": f"http://127.0.0.1:{s.client_port}",
              "server_url": f"https://127.0.0.1:{s.server_port}",
              "admin_url": f"http://127.0.0.1:{s.admin_port}",
-             "clients": [str(c) for c in hosted[s.id]]}
+             "clients": [str(c) for c in hosted[s.id]], **nodes_entry(clusters.get(s.id))}
             for s in servers(ports, topology)],
         "adapters": {
             a.name: {"subsystem": str(a.subsystem), "url": f"http://127.0.0.1:{port}",
@@ -174,6 +242,9 @@ def _write_instance(layout: DemoLayout, ports: DemoPorts, demo: DemoSeed) -> Non
                            "tsa_url": f"http://127.0.0.1:{ports.tsa}"},
         "data_dir": str(layout.root),
     }
+    if _portal_env(ports, topology) is not None:
+        doc["portal"] = {"url": f"http://127.0.0.1:{ports.portal}"}
+    doc["ui"] = {"url": f"http://127.0.0.1:{ports.console}"}
     tmp = layout.root / "instance.json.tmp"
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(layout.root / "instance.json")
@@ -201,10 +272,28 @@ The demo instance {topology.instance} is ready.
                                        for s in servers(ports, topology))}
                             API keys in {layout.root}/ss/<server>/: admin-api-key,
                             observer-api-key, auditor-api-key, data-access-api-key
+{_portal_line(ports, topology)}{_console_line(layout, ports)}\
   instance description      {layout.root / 'instance.json'}
   logs                      {layout.logs}/
 {_examples(client_url, topology)}
 Press Ctrl-C to stop.""")
+
+
+def _console_line(layout: DemoLayout, ports: DemoPorts) -> str:
+    """The console's address and the demo administrator's sign-in (generated on first run;
+    every demo account is in the credentials file)."""
+    admin = read_credentials(layout.console).get("admin", {})
+    return (f"  web console               http://127.0.0.1:{ports.console}   user admin, "
+            f"password {admin.get('password', '?')}\n"
+            f"                            (every demo account: "
+            f"{layout.console / CREDENTIALS_FILE})\n")
+
+
+def _portal_line(ports: DemoPorts, topology: DemoTopology) -> str:
+    if _portal_env(ports, topology) is None:
+        return ""
+    return (f"  citizen portal            http://127.0.0.1:{ports.portal}   (JSON: "
+            f"/api/profile/{quote(DEMO_PERSON, safe='')})\n")
 
 
 def _examples(client_url: str, topology: DemoTopology) -> str:

@@ -10,8 +10,10 @@ import typer
 from xroad import __version__
 from xroad.cli import (
     acl,
+    adapter,
     audit,
     central_keys,
+    console_users,
     federation,
     globalconf,
     init,
@@ -38,6 +40,8 @@ app.add_typer(server.app, name="server")
 app.add_typer(globalconf.app, name="globalconf")
 app.add_typer(federation.app, name="federation")
 app.add_typer(central_keys.app, name="central-api-key")
+app.add_typer(adapter.app, name="adapter")
+app.add_typer(console_users.app, name="console")
 
 
 @app.command()

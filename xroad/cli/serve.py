@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import typer
+
+_S = TypeVar("_S")
+
+
+def load_settings(factory: Callable[..., _S], prefix: str) -> _S:
+    """Settings from the environment; a bad or missing one stops the command with a clear
+    message naming it (exit code 2), not a traceback."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    try:
+        return factory()
+    except ValidationError as e:
+        problems = "\n".join(
+            f"  {prefix}{'_'.join(str(p) for p in err['loc']).upper() or '(settings)'}: "
+            f"{err['msg']}" for err in e.errors())
+        typer.echo(f"Invalid {prefix}* settings:\n{problems}", err=True)
+        raise typer.Exit(2) from None
 
 
 def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -29,7 +46,7 @@ def security_server() -> None:
     from xroad.proxy.runner import run_security_server  # noqa: PLC0415
     from xroad.settings import SecurityServerSettings  # noqa: PLC0415
 
-    settings = SecurityServerSettings()  # type: ignore[call-arg]  # from the environment
+    settings = load_settings(SecurityServerSettings, "XROAD_SS_")
     configure_logging(json=settings.log_json)
     run_event_loop(run_security_server(settings))
 
@@ -41,9 +58,24 @@ def central() -> None:
     from xroad.logs import configure_logging  # noqa: PLC0415
     from xroad.settings import CentralServerSettings  # noqa: PLC0415
 
-    settings = CentralServerSettings()  # type: ignore[call-arg]  # from the environment
+    settings = load_settings(CentralServerSettings, "XROAD_CS_")
     configure_logging(json=settings.log_json)
     run_central_server(settings)
+
+
+@app.command()
+def console() -> None:
+    """The web console over the central and security servers' APIs (XROAD_CONSOLE_*)."""
+    import uvicorn  # noqa: PLC0415
+
+    from xroad.console.app import create_app  # noqa: PLC0415
+    from xroad.console.settings import ConsoleSettings  # noqa: PLC0415
+    from xroad.logs import configure_logging  # noqa: PLC0415
+
+    settings = load_settings(ConsoleSettings, "XROAD_CONSOLE_")
+    configure_logging(json=settings.log_json)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="warning", access_log=False)
 
 
 @app.command()
@@ -61,6 +93,24 @@ def adapter(name: str, port: int = 9001, host: str = "127.0.0.1") -> None:
         raise typer.BadParameter(f"unknown registry {name!r}; known: "
                                  f"{', '.join(sorted(KNOWN_ADAPTERS))}")
     application = importlib.import_module(f"adapters.{name}.app").from_environment()
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def portal(port: int = 9100, host: str = "127.0.0.1") -> None:
+    """The e-Mongolia citizen portal, an X-Road client (XROAD_PORTAL_* settings)."""
+    import uvicorn  # noqa: PLC0415
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from adapters.portal.app import from_environment  # noqa: PLC0415
+    from xroad.logs import configure_logging  # noqa: PLC0415
+
+    configure_logging(json=True)
+    try:
+        application = from_environment()
+    except ValidationError as e:  # a clear message, not a traceback
+        typer.echo(f"Invalid XROAD_PORTAL_* settings: {e}", err=True)
+        raise typer.Exit(2) from e
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 

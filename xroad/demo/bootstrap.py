@@ -22,6 +22,7 @@ from xroad.central.seed import InstanceSeed, parse_seed
 from xroad.central.service import Registry
 from xroad.clock import FixedClock
 from xroad.demo.admin_keys import ensure_central_admin_keys
+from xroad.demo.console_accounts import ensure_demo_accounts
 from xroad.demo.topology import (
     MN_DEMO,
     REGISTRY_CONSUMERS,
@@ -61,6 +62,10 @@ class DemoLayout:
     @property
     def adapters(self) -> Path:
         return self.root / "adapters"
+
+    @property
+    def console(self) -> Path:
+        return self.root / "console"
 
     def server_dir(self, server: DemoServer) -> Path:
         return self.root / "ss" / server.dir_name
@@ -119,6 +124,7 @@ def bootstrap(layout: DemoLayout, ports: DemoPorts, pin: str, at: datetime,
     registry.close()
     ensure_central_admin_keys(layout.central, f"sqlite:///{layout.central / 'central.db'}",
                               FixedClock(at))
+    ensure_demo_accounts(layout.console, FixedClock(at))
 
 
 def _write_serverconf(path: Path, demo: ServerConf) -> None:

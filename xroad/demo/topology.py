@@ -46,10 +46,12 @@ class DemoPorts:
     adapters: tuple[int, ...]
     ocsp: int
     tsa: int
+    portal: int = 9100  # the citizen portal (adapters/portal), started after the servers
+    console: int = 4400  # the web console (xroad/console), started last
 
     def all(self) -> list[int]:
         return [self.central, *(p for pair in self.servers for p in pair), *self.adapters,
-                self.ocsp, self.tsa]
+                self.ocsp, self.tsa, self.portal, self.console]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,8 @@ ADAPTERS: Final = (
 )
 DEFAULT_PORTS: Final = DemoPorts(central=4000,
                                  servers=((8080, 5500, 4100), (8081, 5501, 4101)),
-                                 adapters=(9001, 9002, 9003, 9004), ocsp=8888, tsa=8899)
+                                 adapters=(9001, 9002, 9003, 9004), ocsp=8888, tsa=8899,
+                                 portal=9100, console=4400)
 MN_DEMO: Final = DemoTopology("MN", SERVER_IDS, PORTAL, ADAPTERS, DEFAULT_PORTS)
 KNOWN_ADAPTERS: Final = frozenset({"civil", "land", "vehicle", "tax"})  # `xroad serve adapter`
 
@@ -129,7 +132,7 @@ def demo_topology(seed: InstanceSeed, seed_text: str) -> DemoTopology:
 
 def free_ports(topology: DemoTopology = MN_DEMO) -> DemoPorts:
     """Ports the OS reports free right now (held open together so they are distinct)."""
-    count = 3 + 3 * len(topology.server_ids) + len(topology.adapters)
+    count = 5 + 3 * len(topology.server_ids) + len(topology.adapters)
     sockets = []
     try:
         for _ in range(count):
@@ -144,7 +147,8 @@ def free_ports(topology: DemoTopology = MN_DEMO) -> DemoPorts:
     return DemoPorts(
         central=next(take),
         servers=tuple((next(take), next(take), next(take)) for _ in topology.server_ids),
-        adapters=tuple(next(take) for _ in topology.adapters), ocsp=next(take), tsa=next(take))
+        adapters=tuple(next(take) for _ in topology.adapters), ocsp=next(take), tsa=next(take),
+        portal=next(take), console=next(take))
 
 
 def ports_in_use(ports: DemoPorts, host: str = "127.0.0.1") -> list[int]:

@@ -1,0 +1,1 @@
+"""Console pages: one APIRouter per module (`router`), included by `xroad.console.app`."""
