@@ -74,6 +74,17 @@ def test_methods_queries_and_binary_bodies_arrive_unchanged(demo: RunningDemo,
     assert "X-Road-Error" not in reply.headers
 
 
+def test_a_body_of_megabytes_arrives_and_returns_byte_for_byte(demo: RunningDemo,
+                                                                registered: None) -> None:
+    """3 MiB up, its 6 MiB hex echo back: both servers write such answers in pieces."""
+    body = os.urandom(3 * 1024 * 1024)
+    reply = call(demo, "POST", "/big", content=body,
+                 headers={"Content-Type": "application/octet-stream"})
+    assert reply.status_code == 200, reply.text[:500]
+    assert int(reply.headers["Content-Length"]) == len(reply.content)
+    assert bytes.fromhex(reply.json()["body_hex"]) == body
+
+
 def test_hop_by_hop_and_origin_headers_are_not_forwarded(demo: RunningDemo,
                                                           registered: None) -> None:
     reply = call(demo, "GET", "/", headers={"Connection": "keep-alive, X-Secret",

@@ -58,6 +58,7 @@ from xroad.proxy.cluster import (
     write_if_changed,
 )
 from xroad.proxy.context import SecurityServer
+from xroad.proxy.heap import return_large_buffers_to_the_system
 from xroad.proxy.http import PeerClient, ServiceClient
 from xroad.proxy.layout import (
     AUDIT_BODY_SEED_FILE,
@@ -354,6 +355,7 @@ def _open_databases(settings: SecurityServerSettings, server_id: SecurityServerI
 
 
 async def run_security_server(settings: SecurityServerSettings) -> None:
+    return_large_buffers_to_the_system()  # flat memory under large messages (heap.py)
     server_id = SecurityServerId.parse(settings.server_id)
     structlog.contextvars.bind_contextvars(node=settings.node_name)  # which node wrote a line
     pin = settings.token_pin.get_secret_value()
