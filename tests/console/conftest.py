@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,46 +23,19 @@ from typing import Any
 
 import pytest
 
+from tests.debian import ensure_package
 from tests.e2e.demo import RunningDemo, start_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-_APT_TIMEOUT = 900
 TIMEOUT_MS = 30_000  # a page on a busy two-core machine; most take well under a second
-
-
-def _apt(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(["apt-get", *args], capture_output=True, text=True, env=env,
-                          timeout=_APT_TIMEOUT, check=False)
-
-
-def _install_chromium() -> str | None:
-    """Make sure Chromium is installed; return why it cannot be, or None when it is."""
-    if CHROMIUM.exists():
-        return None
-    if os.geteuid() != 0:
-        return "Chromium is not installed and the tests do not run as root to apt-get install it"
-    if shutil.which("apt-get") is None:
-        return "Chromium is not installed and there is no apt-get to install it with"
-    try:
-        result = _apt("install", "-y", "chromium")
-        if result.returncode != 0:  # a fresh container often has no package lists yet
-            _apt("update")
-            result = _apt("install", "-y", "chromium")
-    except subprocess.TimeoutExpired:
-        return f"apt-get install chromium took longer than {_APT_TIMEOUT} s"
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return f"apt-get install chromium failed: {last}"
-    return None if CHROMIUM.exists() else f"chromium is installed but {CHROMIUM} is missing"
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    reason = _install_chromium()
+    reason = ensure_package("chromium", CHROMIUM.exists)
     if reason is not None:
         pytest.skip(reason)
     try:

@@ -7,7 +7,6 @@ mirror); PKCS#11 tests are skipped, with the reason, only when that is impossibl
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shutil
@@ -21,6 +20,7 @@ import pytest
 
 from keys.devpki import DevCa, ensure_dev_ca
 from keys.pkcs11_token import Pkcs11Token
+from tests.debian import ensure_package
 
 AT = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 USER_PIN = "1234"
@@ -28,7 +28,6 @@ SO_PIN = "5678"
 TOKEN_LABEL = "test"
 _LIBRARY_NAME = "libsofthsm2.so"
 _DEFAULT_LIBRARY = Path("/usr/lib/softhsm") / _LIBRARY_NAME
-_APT_TIMEOUT = 900
 
 
 @dataclass(frozen=True)
@@ -48,40 +47,12 @@ def _find_library() -> Path | None:
     return None
 
 
-def _apt(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(["apt-get", *args], capture_output=True, text=True, env=env,
-                          timeout=_APT_TIMEOUT, check=False)
-
-
-def _apt_install() -> str | None:
-    """`apt-get install -y softhsm2`, updating the package lists only if that fails."""
-    try:
-        result = _apt("install", "-y", "softhsm2")
-        if result.returncode != 0:  # a fresh container often has no package lists yet
-            _apt("update")
-            result = _apt("install", "-y", "softhsm2")
-    except subprocess.TimeoutExpired:
-        return f"apt-get install softhsm2 took longer than {_APT_TIMEOUT} s"
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return f"apt-get install softhsm2 failed: {last}"
-    return None
-
-
 def _install_softhsm() -> str | None:
     """Make sure SoftHSM2 is installed; return why it cannot be, or None when it is."""
-    if shutil.which("softhsm2-util") and _find_library():
-        return None
-    if os.geteuid() != 0:
-        return "SoftHSM2 is not installed and the tests do not run as root to apt-get install it"
-    if shutil.which("apt-get") is None:
-        return "SoftHSM2 is not installed and there is no apt-get to install it with"
-    if (failure := _apt_install()) is not None:
-        return failure
-    if _find_library() is None:
-        return f"softhsm2 is installed but {_LIBRARY_NAME} was not found"
-    return None
+    def present() -> bool:
+        return bool(shutil.which("softhsm2-util")) and _find_library() is not None
+
+    return ensure_package("softhsm2", present)
 
 
 @pytest.fixture(scope="session")
