@@ -118,6 +118,9 @@ class PeerClient:
             await self._session.close()
 
 
+_SERVICE_IDLE_S = 4.0
+
+
 class ServiceClient:
     """Calls provider information systems (registry adapters) with pooled connections."""
 
@@ -127,7 +130,10 @@ class ServiceClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=30)
+            # Idle connections are dropped before common servers drop them (uvicorn, Node and
+            # Apache close after 5 s): reusing one the registry is closing at that moment fails
+            # the request (seen under load as ClientOSError at c=256).
+            connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=_SERVICE_IDLE_S)
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         return self._session
 
