@@ -355,6 +355,32 @@ def test_operational_data_uses_x_road_field_names(demo: RunningDemo) -> None:
         assert found.json()["nextRecordsFrom"] is None
 
 
+def test_operators_see_traffic_without_who_asked_or_why(demo: RunningDemo) -> None:
+    """The observer key (operators' traffic page) reads operational data, with the user id,
+    purpose and represented party withheld, and may not search by them; the role matrix
+    elsewhere stays: it reads no records."""
+    issue, user = unique("opmon-observer"), unique("officer")
+    reply = ask(demo, issue, user)
+    assert reply.status_code == 200, reply.text
+    message_id = reply.headers["X-Road-Id"]
+    found = api(demo, PROVIDER, AUDIT + "/operational-data", {"message_id": message_id},
+                key="observer-api-key")
+    assert found.status_code == 200, found.text
+    [record] = found.json()["records"]
+    assert record["messageId"] == message_id
+    assert record["succeeded"] is True
+    assert record["totalDuration"] > 0
+    assert (record["messageUserId"], record["messageIssue"],
+            record["representedPartyCode"]) == (None, None, None)
+    for probe in ({"issue": issue}, {"user_id": user}):
+        refused = api(demo, PROVIDER, AUDIT + "/operational-data", probe,
+                      key="observer-api-key")
+        assert refused.status_code == 400, refused.text
+        assert "only auditors" in refused.json()["message"]
+    assert api(demo, PROVIDER, AUDIT + "/records", {"message_id": message_id},
+               key="observer-api-key").status_code == 403
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 

@@ -140,7 +140,7 @@ def test_bad_pages_of_the_citizen_view_get_400(demo: RunningDemo,
     (None, 401), ("observer-api-key", 403), ("admin-api-key", 403),
     ("data-access-api-key", 403), (AUDITOR, 200)])
 @pytest.mark.parametrize("path", ["/records", "/records/0", "/checkpoints",
-                                  "/consistency?from=1", "/operational-data"])
+                                  "/consistency?from=1"])
 def test_only_auditors_read_the_log(demo: RunningDemo, key: str | None, status: int,
                                     path: str) -> None:
     for server in (CONSUMER, PROVIDER):
@@ -149,6 +149,20 @@ def test_only_auditors_read_the_log(demo: RunningDemo, key: str | None, status: 
         if status != 200:
             assert reply.json()["type"] == ("Unauthorized" if key is None else "Forbidden")
             assert set(reply.json()) == {"type", "message"}
+
+
+@pytest.mark.parametrize(("key", "status"), [
+    (None, 401), ("observer-api-key", 200), ("admin-api-key", 200),
+    ("data-access-api-key", 403), (AUDITOR, 200)])
+def test_operators_and_auditors_read_operational_data(demo: RunningDemo, key: str | None,
+                                                      status: int) -> None:
+    """Traffic for the server's operators (user ids and purposes withheld from them: see
+    test_audit_api.py); the citizen view's key reads nothing else."""
+    for server in (CONSUMER, PROVIDER):
+        reply = api(demo, server, AUDIT + "/operational-data", key=key)
+        assert reply.status_code == status, (server, reply.text)
+        if status != 200:
+            assert reply.json()["type"] == ("Unauthorized" if key is None else "Forbidden")
 
 
 @pytest.mark.parametrize(("key", "status"), [

@@ -9,12 +9,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from xroad.console.charts import Series, bar_chart, line_chart, nice_ceiling
-from xroad.console.opmon import (
-    from_metrics,
-    from_operational_data,
-    histogram_quantile,
-    percentile,
-)
+from xroad.console.opmon import from_operational_data, percentile
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -97,34 +92,7 @@ def test_operational_data_gives_minutes_percentiles_and_faults() -> None:
     assert service.latency_ms == {50: 51, 95: 96, 99: 100}
 
 
-def test_percentiles_and_histogram_estimates() -> None:
+def test_percentiles() -> None:
     assert percentile([], 50) is None
     assert percentile([5.0], 99) == 5.0
-    buckets = [(0.1, 0.0), (0.2, 10.0), (float("inf"), 10.0)]
-    assert histogram_quantile(0.5, buckets) == pytest.approx(0.15)
-    assert histogram_quantile(0.5, [(float("inf"), 0.0)]) is None
-
-
-def test_metrics_give_totals_and_estimates_since_start() -> None:
-    text = "\n".join([
-        "# TYPE xroad_exchanges_total counter",
-        'xroad_exchanges_total{role="provider",client="MN/GOV/EMONGOLIA/portal",'
-        'service="MN/GOV/GASR/civil-registry/persons",outcome="ok"} 8.0',
-        'xroad_exchanges_total{role="provider",client="MN/GOV/EMONGOLIA/portal",'
-        'service="MN/GOV/GASR/civil-registry/persons",outcome="Server.ServerProxy.AccessDenied"}'
-        " 2.0",
-        "# TYPE xroad_exchange_duration_seconds histogram",
-        'xroad_exchange_duration_seconds_bucket{role="provider",'
-        'service="MN/GOV/GASR/civil-registry/persons",le="0.01"} 0.0',
-        'xroad_exchange_duration_seconds_bucket{role="provider",'
-        'service="MN/GOV/GASR/civil-registry/persons",le="0.02"} 10.0',
-        'xroad_exchange_duration_seconds_bucket{role="provider",'
-        'service="MN/GOV/GASR/civil-registry/persons",le="+Inf"} 10.0',
-        'xroad_exchange_duration_seconds_count{role="provider",'
-        'service="MN/GOV/GASR/civil-registry/persons"} 10.0',
-        "", ""])
-    traffic = from_metrics(text)
-    assert traffic.since_start
-    (service,) = traffic.services
-    assert (service.exchanges, service.faults) == (10, 2)
-    assert service.latency_ms[50] == pytest.approx(15.0)
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0

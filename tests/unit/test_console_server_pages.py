@@ -80,9 +80,6 @@ class FakeServer:
                  "purpose": "benefit application", "outcome": "ok"}]})
         if path == "/api/v1/audit/operational-data":
             return httpx.Response(200, json={"records": [], "nextRecordsFrom": None})
-        if path == "/metrics":
-            return httpx.Response(200, text='xroad_exchanges_total{role="provider",client="c",'
-                                  'service="MN/GOV/GASR/x/getPerson",outcome="ok"} 3.0\n')
         return httpx.Response(404, json={"type": "NotFound", "message": path})
 
 
@@ -232,12 +229,12 @@ def test_traffic_charts_for_auditors_and_operators(world: tuple[TestClient, Fake
     sign_in(http, Role.SECURITY_SERVER_OPERATOR)
     page = http.get("/traffic")
     assert page.status_code == 200
-    assert page.text.count("<svg") == 2  # latency and faults; no per-minute from metrics
-    assert fake.calls == [("GET", "/metrics", "k-observer")]
+    assert page.text.count("<svg") == 3  # exchanges per minute, latency and faults
+    assert fake.calls == [("GET", "/api/v1/audit/operational-data", "k-observer")]
     sign_in(http, Role.AUDITOR)
     page = http.get("/traffic")
     assert page.status_code == 200
-    assert page.text.count("<svg") == 3  # and exchanges per minute, from operational data
+    assert page.text.count("<svg") == 3
     assert fake.calls[-1][1:] == ("/api/v1/audit/operational-data", "k-auditor")
 
 

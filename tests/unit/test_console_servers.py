@@ -98,7 +98,7 @@ async def test_an_api_refusal_keeps_its_status_type_and_message() -> None:
 
 async def test_a_non_json_refusal_and_an_unreachable_server_are_clear() -> None:
     with pytest.raises(ServerApiError) as caught:
-        await client(lambda _: httpx.Response(502, text="<html>bad gateway</html>")).metrics()
+        await client(lambda _: httpx.Response(502, text="<html>bad gateway</html>")).access_rights()
     assert caught.value.status == 502
     assert caught.value.message == "Bad Gateway"
 

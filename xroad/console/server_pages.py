@@ -3,7 +3,7 @@ server a request names, which of its API keys a console role uses, and form inpu
 
 The key table is the console's least-privilege rule for security servers: an operator changes
 access rights with the service administrator key, everyone else only reads with the weakest
-key that answers (observer for configuration and metrics, auditor for the log, data-access for
+key that answers (observer for configuration and traffic, auditor for the log, data-access for
 a citizen's own view).
 """
 

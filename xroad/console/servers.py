@@ -1,5 +1,5 @@
 """The console's client for one security server's admin listener (access rights, auditor API,
-citizen view, `/metrics`).
+citizen view, operational data).
 
 The console keeps no copy of what a security server knows: every page asks the server with the
 API key of the console role's matching server role, so the server's own guards (and its log of
@@ -21,7 +21,7 @@ ACCESS_RIGHTS: Final = "/api/v1/access-rights"
 MAX_EVIDENCE_BYTES: Final = 256 * 1024 * 1024
 # The server's API key file for each use (least privilege: the console role picks one).
 ADMIN_KEY: Final = "admin-api-key"  # grant and revoke access rights
-OBSERVER_KEY: Final = "observer-api-key"  # read access rights and /metrics
+OBSERVER_KEY: Final = "observer-api-key"  # read access rights and traffic (operational data)
 AUDITOR_KEY: Final = "auditor-api-key"  # the auditor API
 DATA_ACCESS_KEY: Final = "data-access-api-key"  # only the citizen view
 
@@ -199,5 +199,3 @@ class SecurityServerClient:
 
     # -- monitoring (observer key) -----------------------------------------------------------
 
-    async def metrics(self) -> str:
-        return (await self._call("GET", "/metrics")).text

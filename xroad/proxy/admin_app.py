@@ -181,5 +181,7 @@ def create_admin_app(serverconf_path: Path, keys: tuple[ApiKey, ...],
     if audit is not None:
         add_audit_routes(app, audit, audit_read=allowed(AUDIT_READERS),
                          data_access_read=allowed(DATA_ACCESS_READERS),
-                         admin_write=allowed(ADMINISTRATORS))
+                         admin_write=allowed(ADMINISTRATORS),
+                         traffic_read=allowed(AUDIT_READERS | CONFIG_READERS),
+                         reads_personal=lambda caller: caller.role in AUDIT_READERS)
     return app

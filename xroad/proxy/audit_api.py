@@ -6,7 +6,8 @@
   proof in the newest checkpoint (`size` for another);
 - `GET /api/v1/audit/checkpoints`: checkpoint history, each with a consistency proof to the
   newest; `GET /api/v1/audit/consistency?from=M&to=N`;
-- `GET /api/v1/audit/operational-data`: X-Road style operational monitoring records;
+- `GET /api/v1/audit/operational-data`: X-Road style operational monitoring records (also for
+  the operators' observer and admin keys, without user ids, purposes and represented parties);
 - `GET /api/v1/audit/evidence`: an evidence bundle as `.tar.gz` (`evidence_api`);
 - `GET /api/v1/audit/data-access/{registerNumber}`: who asked about a person, when and why
   (embargoes honoured); `POST /api/v1/audit/embargoes` (service administrator).
@@ -45,6 +46,11 @@ CSV_FIELDS: Final = ("index", "at", "kind", "security_server", "client", "servic
                      "latency_ms", "message_digest", "signature_digest", "signer_cert_sha256")
 _FILTERS: Final = ("client", "service", "user_id", "issue", "outcome", "message_id",
                    "request_id", "kind")
+# What operational data shows only to auditors: who the official was and why they asked.
+# Operators (observer, service administrator keys) see the traffic without them, as X-Road's
+# operational monitoring serves the security server's owner, and may not filter by them.
+_PERSONAL_FILTERS: Final = ("user_id", "issue")
+_PERSONAL_FIELDS: Final = ("messageUserId", "messageIssue", "representedPartyCode")
 
 
 class BadQuery(ValueError):
@@ -162,6 +168,7 @@ def _page(params: Any) -> tuple[int, int]:
 @dataclass(frozen=True)
 class AuditApi:
     access: AuditAccess
+    reads_personal: Callable[[Any], bool] = lambda _caller: True  # who sees user id, purpose
 
     @property
     def store(self) -> SqlAuditStore:
@@ -238,8 +245,11 @@ class AuditApi:
         return web.json_response({"from": first, "to": second,
                                   "proof": [_b64(h) for h in proof]})
 
-    async def operational_data(self, request: web.Request, _: Any) -> web.Response:
+    async def operational_data(self, request: web.Request, caller: Any) -> web.Response:
+        personal = self.reads_personal(caller)
         try:
+            if not personal and any(request.query.get(f) for f in _PERSONAL_FILTERS):
+                raise BadQuery("only auditors may search by user id or purpose")
             query = replace(record_query(request.query), kind="response")
             after, limit = _page(request.query)
         except BadQuery as e:
@@ -248,6 +258,8 @@ class AuditApi:
         data = [_opmon(r.index, r.fields,
                        "Client" if self.access.hosts(r.fields["client"]) else "Producer")
                 for r in found]
+        if not personal:
+            data = [{**d, **dict.fromkeys(_PERSONAL_FIELDS)} for d in data]
         return web.json_response({"records": data, "nextRecordsFrom": data[-1]["id"]
                                   if len(data) == limit else None})
 
@@ -290,13 +302,16 @@ class AuditApi:
 
 
 def add_audit_routes(app: web.Application, access: AuditAccess, *, audit_read: Guard,
-                     data_access_read: Guard, admin_write: Guard) -> None:
-    api = AuditApi(access)
+                     data_access_read: Guard, admin_write: Guard, traffic_read: Guard,
+                     reads_personal: Callable[[Any], bool]) -> None:
+    """`traffic_read` admits operational data (without personal fields unless
+    `reads_personal(caller)`); every other route is the auditor's or as named."""
+    api = AuditApi(access, reads_personal)
     app.router.add_get("/api/v1/audit/records", audit_read(api.records))
     app.router.add_get("/api/v1/audit/records/{index}", audit_read(api.record))
     app.router.add_get("/api/v1/audit/checkpoints", audit_read(api.checkpoints))
     app.router.add_get("/api/v1/audit/consistency", audit_read(api.consistency))
-    app.router.add_get("/api/v1/audit/operational-data", audit_read(api.operational_data))
+    app.router.add_get("/api/v1/audit/operational-data", traffic_read(api.operational_data))
     app.router.add_get("/api/v1/audit/data-access/{subject}", data_access_read(api.data_access))
     app.router.add_post("/api/v1/audit/embargoes", admin_write(api.embargo))
     if access.evidence is not None:

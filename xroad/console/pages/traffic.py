@@ -1,10 +1,9 @@
 """Traffic of each security server over the last hour: exchanges per minute, latency
 percentiles and faults per service, as inline SVG charts.
 
-Auditors read the servers' operational data (one record per exchange: exact per-minute counts
-and percentiles); operators and administrators read `/metrics` with the observer key, which
-holds totals and histograms since the server started, so their page says so and shows no
-per-minute line (see `opmon`).
+Every watcher reads the servers' operational data (one record per exchange: exact per-minute
+counts and percentiles): auditors with their key, operators and administrators with the
+observer key, which the servers answer without user ids and purposes (see `opmon`).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the dependencies' annotations.
@@ -20,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from xroad.console.charts import Series, bar_chart, grouped_bar_chart, line_chart
-from xroad.console.opmon import PERCENTILES, Traffic, from_metrics, from_operational_data
+from xroad.console.opmon import PERCENTILES, Traffic, from_operational_data
 from xroad.console.server_pages import server_client
 from xroad.console.servers import ServerApiError
 from xroad.console.web import ConsoleUser, Role, console, language, render, require
@@ -61,12 +60,10 @@ def _charts(traffic: Traffic, server_id: str, t: Any) -> tuple[tuple[str, Markup
     short = [s.rsplit("/", 2)[-2] + "/" + s.rsplit("/", 1)[-1] if s.count("/") >= 2 else s
              for s in services]
     empty = t("traffic.empty")
-    charts = []
-    if not traffic.since_start:
-        title = t("traffic.per_minute", server=server_id)
-        charts.append((title, line_chart(
-            title, traffic.minutes, [Series(t("traffic.exchanges"), traffic.per_minute)],
-            unit=t("traffic.per_minute_unit"), empty_text=empty, chart_id=f"pm-{server_id}")))
+    title = t("traffic.per_minute", server=server_id)
+    charts = [(title, line_chart(
+        title, traffic.minutes, [Series(t("traffic.exchanges"), traffic.per_minute)],
+        unit=t("traffic.per_minute_unit"), empty_text=empty, chart_id=f"pm-{server_id}"))]
     title = t("traffic.latency", server=server_id)
     charts.append((title, grouped_bar_chart(
         title, short,
@@ -87,18 +84,11 @@ async def traffic_page(request: Request, user: Watcher) -> Response:
 
     async def one(link: Any) -> ServerTraffic:
         try:
-            api = server_client(ctx, link, "traffic", user.role)
-            if user.role == Role.AUDITOR:
-                traffic = await _operational(api, now)
-            else:
-                traffic = from_metrics(await api.metrics())
+            traffic = await _operational(server_client(ctx, link, "traffic", user.role), now)
         except ServerApiError as e:
             return ServerTraffic(link.id, None, str(e))
-        except ValueError as e:  # /metrics not in the Prometheus text format
-            return ServerTraffic(link.id, None, f"{link.id}: unreadable metrics ({e})")
         return ServerTraffic(link.id, traffic, None, _charts(traffic, link.id, t))
 
     servers = await asyncio.gather(*(one(s) for s in ctx.servers))
     return render(request, "traffic/view.html", {
-        "servers": servers, "percentiles": PERCENTILES, "window": WINDOW_MIN,
-        "from_metrics": user.role != Role.AUDITOR})
+        "servers": servers, "percentiles": PERCENTILES, "window": WINDOW_MIN})
