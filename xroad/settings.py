@@ -44,6 +44,8 @@ class SecurityServerSettings(BaseSettings):
     server_host: str = "127.0.0.1"
     server_port: int = 5500
     globalconf_refresh_s: float = 60.0
+    # How often the token is checked for a renewed signing key (`xroad keys import-cert`).
+    signing_keys_reload_s: float = Field(default=10.0, gt=0)
     fault_spelling: FaultSpelling = FaultSpelling.CLASSIC
     audit_database_url: str | None = None  # default: SQLite file in data_dir
     replay_database_url: str | None = None  # default: SQLite file in data_dir

@@ -26,6 +26,7 @@ from audit.group_commit import GroupCommitter
 from audit.store import SqlAuditStore
 from audit.subjects import SubjectIndex
 from keys import sealed
+from keys.active import ActiveSigningKeys
 from keys.encryption_seed import encryption_keypairs
 from keys.ocsp import OcspCache, fetch_ocsp
 from keys.pkcs11_token import Pkcs11Token
@@ -67,7 +68,6 @@ from xroad.proxy.layout import (
     AUDIT_SUBJECT_SEED_FILE,
     AUTH_KEY_LABEL,
     SERVERCONF_FILE,
-    SIGN_KEY_PREFIX,
 )
 from xroad.proxy.monitoring import Monitor
 from xroad.proxy.ocsp_source import CachedOcspSource, OcspCacheFactory
@@ -83,15 +83,6 @@ log = structlog.get_logger(__name__)
 _STARTUP_CONF_WAIT_S = 30.0
 _CACHED_CONF_GRACE_S = 5.0
 _FEDERATED_CONF_WAIT_S = 10.0
-
-
-def _unlock_signers(token: SoftwareToken, pin: str) -> dict[ClientId, Signer]:
-    signers: dict[ClientId, Signer] = {}
-    for label in token.labels():
-        if label.startswith(SIGN_KEY_PREFIX):
-            member = ClientId.parse(label.removeprefix(SIGN_KEY_PREFIX).replace("_", "/"))
-            signers[member] = token.unlock(label, pin)
-    return signers
 
 
 def hsm_signers(settings: SecurityServerSettings) -> tuple[dict[ClientId, Signer],
@@ -295,10 +286,13 @@ def _tls_and_federation(settings: SecurityServerSettings, confs: GlobalConfClien
 
 def _schedule(settings: SecurityServerSettings, federation: Federation,
               checkpointer: Checkpointer, stamp: Callable[[bytes], bytes],
-              guard: TimestampGuard, audit: SqlAuditStore, clock: Clock) -> AsyncIOScheduler:
+              guard: TimestampGuard, audit: SqlAuditStore, clock: Clock,
+              signers: ActiveSigningKeys) -> AsyncIOScheduler:
     """Background work: configuration refresh (own and federated), sealing checkpoints,
-    archiving."""
+    archiving, renewed signing keys."""
     scheduler = AsyncIOScheduler()
+    scheduler.add_job(asyncio.to_thread, "interval", args=[signers.reload],
+                      seconds=settings.signing_keys_reload_s)
     scheduler.add_job(federation.refresh_own, "interval", seconds=settings.globalconf_refresh_s)
     scheduler.add_job(federation.refresh_federated, "interval",
                       seconds=settings.globalconf_refresh_s)
@@ -372,6 +366,7 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     await _first_federated(federation)
 
     hsm_held, hsm = hsm_signers(settings)
+    signers = ActiveSigningKeys(token, pin, clock, fixed=hsm_held)  # follows the token
     log_key, subject_seed, body_seed, encryption_keys = _secrets(token, pin, settings.data_dir)
     audit, replay, checkpointer = _open_databases(settings, server_id, log_key, clock)
     skew = timedelta(seconds=settings.max_clock_skew_s)
@@ -381,7 +376,7 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
     server = SecurityServer(
         server_id=server_id, globalconf=confs,
         serverconf=ServerConfFile(settings.data_dir / SERVERCONF_FILE),
-        signers={**_unlock_signers(token, pin), **hsm_held}, audit=GroupCommitter(audit),
+        signers=signers, audit=GroupCommitter(audit),
         clock=clock, limits=limits,
         fault_spelling=settings.fault_spelling, replay=replay, max_clock_skew=skew,
         encryption_keys=encryption_keys,
@@ -410,7 +405,8 @@ async def run_security_server(settings: SecurityServerSettings) -> None:
                                                             settings.data_dir,
                                                             settings.audit_url())))
 
-    scheduler = _schedule(settings, federation, checkpointer, stamp, guard, audit, clock)
+    scheduler = _schedule(settings, federation, checkpointer, stamp, guard, audit, clock,
+                          signers)
     log.info("security_server.started", server_id=str(server_id), node=settings.node_name,
              client_url=f"http://{settings.client_host}:{settings.client_port}",
              server_url=f"https://{settings.server_host}:{settings.server_port}")
