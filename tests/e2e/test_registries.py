@@ -36,8 +36,28 @@ SOAP = {
     "tax": ("MTA", "tax-registry", "getTaxStatus", "http://tax.gov.mn/xroad", "220299112233"),
 }
 
+# Each registry's second query, by its own key (REST path; SOAP service, argument, value).
+SECOND_REST = {
+    "civil": (f"MN/GOV/GASR/civil-registry/persons/{PERSON}/family", "relatives"),
+    "land": ("MN/GOV/ALAMGAC/land-registry/parcels/0101000001", "0101000001"),
+    "vehicle": (f"MN/GOV/RTDC/vehicle-registry/vehicles/{quote('1234УБА', safe='')}",
+                "1234УБА"),
+    "tax": ("MN/GOV/MTA/tax-registry/taxpayers/220299112233", "220299112233"),
+}
+SECOND_SOAP = {
+    "civil": ("GASR", "civil-registry", "getFamily", "http://civil.gov.mn/xroad",
+              "registerNumber", DEMO_PERSON, DEMO_PERSON),
+    "land": ("ALAMGAC", "land-registry", "getParcel", "http://land.gov.mn/xroad", "parcelId",
+             "0101000001", DEMO_PERSON),
+    "vehicle": ("RTDC", "vehicle-registry", "getVehicleByPlate", "http://vehicle.gov.mn/xroad",
+                "plateNumber", "1234УБА", "1234УБА"),
+    "tax": ("MTA", "tax-registry", "getTaxpayer", "http://tax.gov.mn/xroad", "tin",
+            "220299112233", DEMO_PERSON),
+}
 
-def _envelope(member: str, subsystem: str, code: str, namespace: str) -> bytes:
+
+def _envelope(member: str, subsystem: str, code: str, namespace: str,
+              argument: str = "registerNumber", value: str = DEMO_PERSON) -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"
     xmlns:xrd="http://x-road.eu/xsd/xroad.xsd" xmlns:id="http://x-road.eu/xsd/identifiers">
@@ -56,7 +76,7 @@ def _envelope(member: str, subsystem: str, code: str, namespace: str) -> bytes:
     <xrd:protocolVersion>4.0</xrd:protocolVersion>
   </SOAP-ENV:Header>
   <SOAP-ENV:Body>
-    <r:{code} xmlns:r="{namespace}"><r:registerNumber>{DEMO_PERSON}</r:registerNumber></r:{code}>
+    <r:{code} xmlns:r="{namespace}"><r:{argument}>{value}</r:{argument}></r:{code}>
   </SOAP-ENV:Body>
 </SOAP-ENV:Envelope>
 """.encode()
@@ -83,6 +103,30 @@ def test_each_registry_answers_over_soap_through_the_bus(demo: RunningDemo,
     assert reply.status_code == 200, reply.text
     answer = parse_soap(reply.content, reply.headers["content-type"], Limits())
     assert not answer.is_fault
+    assert answer.header.service.service_code == code
+    assert expected.encode() in reply.content
+
+
+@pytest.mark.parametrize("registry", SECOND_REST)
+def test_each_registrys_second_query_over_rest_through_the_bus(demo: RunningDemo,
+                                                               registry: str) -> None:
+    path, expected = SECOND_REST[registry]
+    reply = httpx.get(f"{client_url(demo)}/r1/{path}", timeout=30,
+                      headers={"X-Road-Client": PORTAL, "X-Road-Issue": "my profile"})
+    assert reply.status_code == 200, reply.text
+    assert expected in reply.text
+
+
+@pytest.mark.parametrize("registry", SECOND_SOAP)
+def test_each_registrys_second_query_over_soap_through_the_bus(demo: RunningDemo,
+                                                               registry: str) -> None:
+    member, subsystem, code, namespace, argument, value, expected = SECOND_SOAP[registry]
+    reply = httpx.post(client_url(demo) + "/", timeout=30,
+                       content=_envelope(member, subsystem, code, namespace, argument, value),
+                       headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert reply.status_code == 200, reply.text
+    answer = parse_soap(reply.content, reply.headers["content-type"], Limits())
+    assert not answer.is_fault, reply.text
     assert answer.header.service.service_code == code
     assert expected.encode() in reply.content
 
