@@ -7,13 +7,13 @@ rows), so "who is related to this person" is one indexed lookup.
 
 from collections.abc import Sequence
 from datetime import date
-from enum import Enum as PyEnum
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import Enum, ForeignKey, String, func, select
+from sqlalchemy import ForeignKey, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column
 
+from adapters.toolkit.database import wire_enum
 from adapters.toolkit.register_number import Sex
 
 CITIZENSHIP_MN: Final = "MN"
@@ -34,15 +34,6 @@ class Relation(StrEnum):
     CHILD = "child"
 
 
-def _wire_enum(enum: type[PyEnum]) -> Enum:
-    """Store an enum's wire value (`male`), not its Python name (`MALE`)."""
-    return Enum(
-        enum,
-        native_enum=False,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
-
 
 class Base(DeclarativeBase):
     """Declarative base of the civil registry's tables."""
@@ -62,14 +53,14 @@ class Person(Base):
     family_name: Mapped[str] = mapped_column(String(64))
     given_name: Mapped[str] = mapped_column(String(64))
     clan_name: Mapped[str] = mapped_column(String(64))
-    sex: Mapped[Sex] = mapped_column(_wire_enum(Sex))
+    sex: Mapped[Sex] = mapped_column(wire_enum(Sex))
     birth_date: Mapped[date]
     birth_place: Mapped[str] = mapped_column(String(64))
     citizenship: Mapped[str] = mapped_column(String(2))
     aimag: Mapped[str] = mapped_column(String(64))
     soum: Mapped[str] = mapped_column(String(64))
     bag: Mapped[str] = mapped_column(String(64))
-    status: Mapped[Status] = mapped_column(_wire_enum(Status))
+    status: Mapped[Status] = mapped_column(wire_enum(Status))
 
 
 class FamilyRelation(Base):
@@ -79,7 +70,7 @@ class FamilyRelation(Base):
 
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
     relative_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
-    relation: Mapped[Relation] = mapped_column(_wire_enum(Relation))
+    relation: Mapped[Relation] = mapped_column(wire_enum(Relation))
 
 
 def count_persons(session: Session) -> int:

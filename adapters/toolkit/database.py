@@ -1,11 +1,12 @@
 """A registry's own database: opened, created and seeded the same way by every adapter."""
 
 from collections.abc import Callable
+from enum import Enum as PyEnum
 from pathlib import Path
 from typing import Final
 
 import structlog
-from sqlalchemy import Engine, MetaData, create_engine, make_url
+from sqlalchemy import Engine, Enum, MetaData, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _log: Final = structlog.get_logger(__name__)
@@ -34,3 +35,14 @@ def open_registry(
         if seed_if_empty(session):
             _log.info("registry.seeded", registry=name)
     return engine, sessions
+
+
+def wire_enum(enum: type[PyEnum]) -> Enum:
+    """A column type storing an enum's wire value (`passed`), not its Python name (`PASSED`),
+    as a plain string column (no database enum type to migrate)."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )

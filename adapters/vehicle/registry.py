@@ -9,12 +9,12 @@ from the clock.
 
 from collections.abc import Sequence
 from datetime import date
-from enum import Enum as PyEnum
 from enum import StrEnum
 
-from sqlalchemy import Enum, String, func, select
+from sqlalchemy import String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, validates
 
+from adapters.toolkit.database import wire_enum
 from adapters.toolkit.register_number import is_valid as is_register_number
 from adapters.vehicle.plate import is_valid as is_plate_number
 from adapters.vehicle.vin import check_vin
@@ -35,15 +35,6 @@ class InsuranceStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-def _wire_enum(enum: type[PyEnum]) -> Enum:
-    """Store an enum's wire value (`passed`), not its Python name (`PASSED`)."""
-    return Enum(
-        enum,
-        native_enum=False,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
-
 
 class Base(DeclarativeBase):
     """Declarative base of the vehicle registry's tables."""
@@ -62,9 +53,9 @@ class Vehicle(Base):
     year: Mapped[int]
     owner_register_number: Mapped[str] = mapped_column(String(10), index=True)
     registration_date: Mapped[date]
-    inspection_status: Mapped[InspectionStatus] = mapped_column(_wire_enum(InspectionStatus))
+    inspection_status: Mapped[InspectionStatus] = mapped_column(wire_enum(InspectionStatus))
     inspection_date: Mapped[date]
-    insurance_status: Mapped[InsuranceStatus] = mapped_column(_wire_enum(InsuranceStatus))
+    insurance_status: Mapped[InsuranceStatus] = mapped_column(wire_enum(InsuranceStatus))
     insurance_valid_until: Mapped[date]
 
     @validates("plate_number")
